@@ -1,0 +1,295 @@
+"""Typed configs of the block types the DSL knows: one frozen dataclass per block.
+
+Each field names its DSL key (``k`` for kernel, ``c`` for channels, ...) and its kind. Fields
+marked ``channels`` grow with the width multiplier; blocks marked ``depth_scalable`` repeat more
+with the depth multiplier. Configs are plain data (no torch): ``scaler.layers`` turns them into
+modules and ``scaler.complexity`` counts them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+_NO_DEFAULT: Any = dataclasses.MISSING
+
+
+def opt(key: str, kind: str, default: Any = _NO_DEFAULT, *, channels: bool = False) -> Any:
+    """A config field read from the DSL token ``key`` (``k3`` or ``k=3``) as a value of ``kind``."""
+    return field(default=default, metadata={"key": key, "kind": kind, "channels": channels})
+
+
+@dataclass(frozen=True)
+class Block:
+    """Base of all block configs."""
+
+    kind: ClassVar[str]
+    doc: ClassVar[str]
+    depth_scalable: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class Conv(Block):
+    kind: ClassVar[str] = "conv"
+    doc: ClassVar[str] = "convolution + norm + activation (torchvision's Conv2dNormActivation); bias only without norm"
+    channels: Any = opt("c", "int", channels=True)
+    kernel: Any = opt("k", "kernel", 3)
+    stride: Any = opt("s", "int", 1)
+    padding: Any = opt("p", "count", None)
+    groups: Any = opt("g", "int", 1)
+    depthwise: Any = opt("dw", "flag", False)
+    weight_std: Any = opt("ws", "flag", False)
+    norm: Any = opt("norm", "norm", None)
+    act: Any = opt("act", "act", None)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class MaxPool(Block):
+    kind: ClassVar[str] = "maxpool"
+    doc: ClassVar[str] = "max pooling"
+    kernel: Any = opt("k", "int", 3)
+    stride: Any = opt("s", "int", 2)
+    padding: Any = opt("p", "count", 0)
+    ceil: Any = opt("ceil", "flag", False)
+
+
+@dataclass(frozen=True)
+class AvgPool(Block):
+    kind: ClassVar[str] = "avgpool"
+    doc: ClassVar[str] = "average pooling"
+    kernel: Any = opt("k", "int", 2)
+    stride: Any = opt("s", "int", 2)
+    padding: Any = opt("p", "count", 0)
+    ceil: Any = opt("ceil", "flag", False)
+
+
+@dataclass(frozen=True)
+class AdaptivePool(Block):
+    kind: ClassVar[str] = "adaptpool"
+    doc: ClassVar[str] = "adaptive average pooling to o x o (AlexNet's 6x6, VGG's 7x7)"
+    out: Any = opt("o", "int", 1)
+
+
+@dataclass(frozen=True)
+class GlobalPool(Block):
+    kind: ClassVar[str] = "gpool"
+    doc: ClassVar[str] = "global average pooling to 1 x 1"
+
+
+@dataclass(frozen=True)
+class Norm(Block):
+    kind: ClassVar[str] = "norm"
+    doc: ClassVar[str] = "a lone norm + activation (DenseNet's norm5, ResNet-v2's final pre-activation)"
+    norm: Any = opt("norm", "norm", None)
+    act: Any = opt("act", "act", None)
+
+
+@dataclass(frozen=True)
+class Linear(Block):
+    kind: ClassVar[str] = "fc"
+    doc: ClassVar[str] = "dropout + fully connected (+ activation); without c it is the classifier"
+    channels: Any = opt("c", "int", None, channels=True)
+    dropout: Any = opt("d", "ratio", None)
+    act: Any = opt("act", "act", "none")
+
+
+@dataclass(frozen=True)
+class MBConv(Block):
+    kind: ClassVar[str] = "mbconv"
+    doc: ClassVar[str] = "inverted residual: 1x1 expand, depthwise kxk, squeeze-excitation, 1x1 project"
+    channels: Any = opt("c", "int", channels=True)
+    kernel: Any = opt("k", "int", 3)
+    stride: Any = opt("s", "int", 1)
+    expand: Any = opt("e", "float", 1.0)
+    se: Any = opt("se", "ratio", 0.0)
+    act: Any = opt("act", "act", None)
+    noskip: Any = opt("noskip", "flag", False)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Basic(Block):
+    kind: ClassVar[str] = "basic"
+    doc: ClassVar[str] = "ResNet basic block: two 3x3 convs and a shortcut"
+    channels: Any = opt("c", "int", channels=True)
+    stride: Any = opt("s", "int", 1)
+    act: Any = opt("act", "act", None)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Bottleneck(Block):
+    kind: ClassVar[str] = "bottleneck"
+    doc: ClassVar[str] = "ResNet bottleneck: 1x1 to width b, 3x3 (stride, groups g), 1x1 to c, and a shortcut"
+    channels: Any = opt("c", "int", channels=True)
+    width: Any = opt("b", "int", channels=True)
+    stride: Any = opt("s", "int", 1)
+    groups: Any = opt("g", "int", 1)
+    act: Any = opt("act", "act", None)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class PreAct(Block):
+    kind: ClassVar[str] = "preact"
+    doc: ClassVar[str] = "pre-activation bottleneck (ResNet-v2 / BiT): norm-act before each weight-standardised conv"
+    channels: Any = opt("c", "int", channels=True)
+    width: Any = opt("b", "int", channels=True)
+    stride: Any = opt("s", "int", 1)
+    groups: Any = opt("g", "int", 1)
+    norm: Any = opt("norm", "norm", None)
+    act: Any = opt("act", "act", None)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Dense(Block):
+    kind: ClassVar[str] = "dense"
+    doc: ClassVar[str] = "DenseNet layer: norm-act-1x1 to b, norm-act-3x3 to growth, concatenated to its input"
+    growth: Any = opt("growth", "int", channels=True)
+    width: Any = opt("b", "int", channels=True)
+    act: Any = opt("act", "act", None)
+    depth_scalable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Transition(Block):
+    kind: ClassVar[str] = "transition"
+    doc: ClassVar[str] = "DenseNet transition: norm-act-1x1 to c (default half the input), 2x2 average pool"
+    channels: Any = opt("c", "int", None, channels=True)
+    act: Any = opt("act", "act", None)
+
+
+@dataclass(frozen=True)
+class Inception(Block):
+    kind: ClassVar[str] = "inception"
+    doc: ClassVar[str] = (
+        "GoogLeNet module: 1x1 | 1x1-3x3 | 1x1-k5 | maxpool-1x1 branches, concatenated "
+        "(torchvision's GoogLeNet uses k5=3)"
+    )
+    c1: Any = opt("c1", "int", channels=True)
+    r3: Any = opt("r3", "int", channels=True)
+    c3: Any = opt("c3", "int", channels=True)
+    r5: Any = opt("r5", "int", channels=True)
+    c5: Any = opt("c5", "int", channels=True)
+    pool: Any = opt("pp", "int", channels=True)
+    k5: Any = opt("k5", "int", 5)
+
+
+@dataclass(frozen=True)
+class InceptionA(Block):
+    kind: ClassVar[str] = "inc3a"
+    doc: ClassVar[str] = "Inception-v3 module A (35x35): 1x1 | 5x5 | double 3x3 | avgpool-1x1 to pf"
+    pool: Any = opt("pf", "int", channels=True)
+
+
+@dataclass(frozen=True)
+class InceptionB(Block):
+    kind: ClassVar[str] = "inc3b"
+    doc: ClassVar[str] = "Inception-v3 grid reduction 35 -> 17"
+
+
+@dataclass(frozen=True)
+class InceptionC(Block):
+    kind: ClassVar[str] = "inc3c"
+    doc: ClassVar[str] = "Inception-v3 module C (17x17): factorised 1x7/7x1 branches of width c7"
+    c7: Any = opt("c7", "int", channels=True)
+
+
+@dataclass(frozen=True)
+class InceptionD(Block):
+    kind: ClassVar[str] = "inc3d"
+    doc: ClassVar[str] = "Inception-v3 grid reduction 17 -> 8"
+
+
+@dataclass(frozen=True)
+class InceptionE(Block):
+    kind: ClassVar[str] = "inc3e"
+    doc: ClassVar[str] = "Inception-v3 module E (8x8): expanded 1x3/3x1 filter banks"
+
+
+BLOCK_TYPES: dict[str, type[Block]] = {
+    cls.kind: cls
+    for cls in (
+        Conv, MaxPool, AvgPool, AdaptivePool, GlobalPool, Norm, Linear, MBConv, Basic,
+        Bottleneck, PreAct, Dense, Transition, Inception, InceptionA, InceptionB, InceptionC,
+        InceptionD, InceptionE,
+    )
+}
+
+
+def block_fields(cls: type[Block]) -> tuple[dataclasses.Field, ...]:
+    """The DSL options of a block type, in declaration order."""
+    return dataclasses.fields(cls)
+
+
+def fields_by_key(cls: type[Block]) -> dict[str, dataclasses.Field]:
+    """The DSL options of a block type by their token key."""
+    return {f.metadata["key"]: f for f in dataclasses.fields(cls)}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Parallel branches over one input, concatenated along channels (inside inception blocks)."""
+
+    branches: tuple[tuple[Any, ...], ...]
+
+
+def _conv(channels: int, kernel: Any = 1, stride: int = 1, padding: int | None = None) -> Conv:
+    return Conv(channels=channels, kernel=kernel, stride=stride, padding=padding)
+
+
+def inception_branches(block: Block) -> Split:
+    """The branch structure of an inception block as plain convs and pools.
+
+    The layouts are torchvision's GoogLeNet and Inception3 (which follow Szegedy et al. 2014 and
+    2015); counter and builder both walk this one description.
+    """
+    if isinstance(block, Inception):
+        return Split((
+            (_conv(block.c1),),
+            (_conv(block.r3), _conv(block.c3, 3)),
+            (_conv(block.r5), _conv(block.c5, block.k5)),
+            (MaxPool(kernel=3, stride=1, padding=1, ceil=True), _conv(block.pool)),
+        ))
+    if isinstance(block, InceptionA):
+        return Split((
+            (_conv(64),),
+            (_conv(48), _conv(64, 5)),
+            (_conv(64), _conv(96, 3), _conv(96, 3)),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(block.pool)),
+        ))
+    if isinstance(block, InceptionB):
+        return Split((
+            (_conv(384, 3, 2, 0),),
+            (_conv(64), _conv(96, 3), _conv(96, 3, 2, 0)),
+            (MaxPool(kernel=3, stride=2),),
+        ))
+    if isinstance(block, InceptionC):
+        c7 = block.c7
+        return Split((
+            (_conv(192),),
+            (_conv(c7), _conv(c7, (1, 7)), _conv(192, (7, 1))),
+            (_conv(c7), _conv(c7, (7, 1)), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(192, (1, 7))),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(192)),
+        ))
+    if isinstance(block, InceptionD):
+        return Split((
+            (_conv(192), _conv(320, 3, 2, 0)),
+            (_conv(192), _conv(192, (1, 7)), _conv(192, (7, 1)), _conv(192, 3, 2, 0)),
+            (MaxPool(kernel=3, stride=2),),
+        ))
+    if isinstance(block, InceptionE):
+        pair = Split(((_conv(384, (1, 3)),), (_conv(384, (3, 1)),)))
+        return Split((
+            (_conv(320),),
+            (_conv(384), pair),
+            (_conv(448), _conv(384, 3), pair),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(192)),
+        ))
+    raise TypeError(f"{type(block).__name__} is not an inception block")
+
+
+INCEPTION_BLOCKS = (Inception, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)

@@ -1,0 +1,205 @@
+"""Space and Spec: a network as stem, stages and head, with choices open (Space) or fixed (Spec)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from scaler.dsl.blocks import Basic, Block, Bottleneck, Linear, MBConv, PreAct, block_fields
+from scaler.dsl.params import PARAM_TYPES, Categorical, IntRange, Param, Scalar, Tied, Trial, suggest
+from scaler.errors import ScalerError
+
+PARTS = ("stem", "stage", "head")
+RESIDUAL_BLOCKS = (MBConv, Basic, Bottleneck, PreAct)
+
+# Model-level settings: DSL keyword -> (value kind, default).
+SETTINGS: dict[str, tuple[str, Any]] = {
+    "family": ("word", "custom"),
+    "resolution": ("int", 224),
+    "width": ("float", 1.0),
+    "depth": ("float", 1.0),
+    "divisor": ("int", 8),
+    "dropout": ("ratio", 0.0),
+    "drop_path": ("ratio", 0.0),
+    "act": ("act", "relu"),
+    "norm": ("norm", "bn"),
+    "bn_eps": ("float", 1e-5),
+    "gn_groups": ("int", 32),
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One DSL layer line: a block type with its options, repeated ``repeats`` times."""
+
+    part: str
+    block: Block
+    repeats: Any = 1
+
+
+@dataclass(frozen=True)
+class BlockInstance:
+    """One block of the expanded network: widths scaled, repeats unrolled, defaults filled in."""
+
+    layer: int
+    part: str
+    block: Block
+    drop_path: float = 0.0
+
+
+@dataclass(frozen=True)
+class Model:
+    """Fields shared by Space and Spec. ``source`` says where it was defined and is not compared."""
+
+    name: str
+    layers: tuple[Layer, ...]
+    family: Any = "custom"
+    resolution: Any = 224
+    width: Any = 1.0
+    depth: Any = 1.0
+    divisor: Any = 8
+    dropout: Any = 0.0
+    drop_path: Any = 0.0
+    act: Any = "relu"
+    norm: Any = "bn"
+    bn_eps: Any = 1e-5
+    gn_groups: Any = 32
+    choices: tuple[tuple[str, Param], ...] = ()
+    source: str = field(default="<text>", compare=False)
+
+    def settings(self) -> dict[str, Any]:
+        """The model-level settings by DSL keyword."""
+        return {key: getattr(self, key) for key in SETTINGS}
+
+    def text(self) -> str:
+        """This model as DSL text that parses back to an equal model."""
+        from scaler.dsl.writer import write_model
+
+        return write_model(self)
+
+
+@dataclass(frozen=True)
+class Spec(Model):
+    """A fully fixed architecture: every option has a value."""
+
+    def scale(self, depth: float = 1.0, width: float = 1.0, resolution: int | None = None,
+              name: str | None = None) -> "Spec":
+        """This Spec grown by depth and width multipliers (compounding) and set to ``resolution``."""
+        if depth <= 0 or width <= 0 or (resolution is not None and resolution < 1):
+            raise ScalerError(f"scale factors must be positive (depth={depth}, width={width}, resolution={resolution})")
+        return dataclasses.replace(
+            self,
+            name=name or self.name,
+            depth=self.depth * depth,
+            width=self.width * width,
+            resolution=resolution if resolution is not None else self.resolution,
+        )
+
+    def blocks(self) -> list[BlockInstance]:
+        """The network unrolled block by block: the single source of truth for builder and counter."""
+        out: list[BlockInstance] = []
+        for index, layer in enumerate(self.layers):
+            block = self._resolve(layer.block)
+            repeats = layer.repeats
+            if layer.part == "stage" and block.depth_scalable:
+                repeats = int(math.ceil(repeats * self.depth))
+            for i in range(repeats):
+                first = block if i == 0 or not hasattr(block, "stride") else dataclasses.replace(block, stride=1)
+                out.append(BlockInstance(index, layer.part, first))
+        residual = [i for i, b in enumerate(out) if isinstance(b.block, RESIDUAL_BLOCKS)]
+        for rank, i in enumerate(residual):
+            rate = self.drop_path * rank / len(residual)
+            out[i] = dataclasses.replace(out[i], drop_path=rate)
+        return out
+
+    def _resolve(self, block: Block) -> Block:
+        """Scale channel options by the width multiplier and fill model-level defaults."""
+        changes: dict[str, Any] = {}
+        for f in block_fields(type(block)):
+            value = getattr(block, f.name)
+            if f.metadata["channels"] and value is not None:
+                changes[f.name] = round_channels(value, self.width, self.divisor)
+            elif f.name in ("act", "norm") and value is None:
+                changes[f.name] = getattr(self, f.name)
+        if isinstance(block, Linear) and block.dropout is None:
+            changes["dropout"] = self.dropout if block.channels is None else 0.0
+        return dataclasses.replace(block, **changes)
+
+
+@dataclass(frozen=True)
+class Space(Model):
+    """An architecture with choices left open; ``sample`` or ``fix`` turns it into a Spec."""
+
+    def params(self) -> dict[str, Categorical | IntRange]:
+        """The search dimensions by name: declared (tied) choices by their name, others by place."""
+        declared = dict(self.choices)
+        found: dict[str, Categorical | IntRange] = {}
+        for path, value in self._open_values():
+            if isinstance(value, Tied):
+                found[value.name] = declared[value.name]
+            else:
+                found[path] = value
+        return found
+
+    def fix(self, values: Mapping[str, Scalar], name: str | None = None) -> Spec:
+        """The Spec with every choice set from ``values`` (names as in ``params``)."""
+        missing = sorted(set(self.params()) - set(values))
+        if missing:
+            raise ScalerError(f"space {self.name}: no value for {', '.join(missing)}")
+
+        def pick(path: str, value: Any) -> Any:
+            if isinstance(value, PARAM_TYPES):
+                return values[value.name if isinstance(value, Tied) else path]
+            return value
+
+        settings = {key: pick(key, value) for key, value in self.settings().items()}
+        layers = []
+        for path, layer in self._layer_paths():
+            block = dataclasses.replace(
+                layer.block,
+                **{f.name: pick(f"{path}.{f.name}", getattr(layer.block, f.name)) for f in block_fields(type(layer.block))},
+            )
+            layers.append(Layer(layer.part, block, pick(f"{path}.repeats", layer.repeats)))
+        return Spec(name=name or self.name, layers=tuple(layers), source=self.source, **settings)
+
+    def sample(self, trial: Trial, name: str | None = None) -> Spec:
+        """The Spec chosen by an Optuna trial (any object with ``suggest_categorical``/``suggest_int``)."""
+        return self.fix({key: suggest(trial, key, param) for key, param in self.params().items()}, name=name)
+
+    def _layer_paths(self) -> Iterator[tuple[str, Layer]]:
+        counts = dict.fromkeys(PARTS, 0)
+        for layer in self.layers:
+            counts[layer.part] += 1
+            yield f"{layer.part}{counts[layer.part]}", layer
+
+    def _open_values(self) -> Iterator[tuple[str, Any]]:
+        for key, value in self.settings().items():
+            yield key, value
+        for path, layer in self._layer_paths():
+            for f in block_fields(type(layer.block)):
+                yield f"{path}.{f.name}", getattr(layer.block, f.name)
+            yield f"{path}.repeats", layer.repeats
+
+
+def make_model(**fields: Any) -> Spec | Space:
+    """A Spec when no value is a choice, else a Space."""
+    space = Space(**fields)
+    if any(isinstance(value, PARAM_TYPES) for _, value in space._open_values()):
+        return space
+    return Spec(**fields)
+
+
+def round_channels(channels: int, width: float, divisor: int = 8) -> int:
+    """EfficientNet's ``round_filters``: channels * width to a multiple of ``divisor``, never below 90%.
+
+    Left as is when ``width`` is 1, so the classic families keep their exact published widths.
+    """
+    if width == 1.0:
+        return channels
+    scaled = channels * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * scaled:
+        rounded += divisor
+    return int(rounded)
