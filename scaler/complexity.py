@@ -106,7 +106,7 @@ class Counter:
 def _conv(b: Conv, cx: Counter) -> None:
     norm = b.norm or cx.norm
     groups = cx.shape.c if b.depthwise else b.groups
-    cx.conv(b.channels, b.kernel, b.stride, conv_padding(b), groups, bias=norm == "none")
+    cx.conv(b.channels, b.kernel, b.stride, conv_padding(b), groups, bias=norm == "none" and not b.no_bias)
     cx.norm_layer(norm)
 
 

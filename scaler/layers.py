@@ -67,12 +67,13 @@ class ConvNormAct(nn.Sequential):
 
     def __init__(self, cin: int, cout: int, kernel: int | tuple[int, int] = 1, stride: int = 1,
                  padding: tuple[int, int] | None = None, groups: int = 1, norm: str = "bn",
-                 act: str = "relu", ctx: Context | None = None, weight_std: bool = False):
+                 act: str = "relu", ctx: Context | None = None, weight_std: bool = False, bias: bool | None = None):
         ctx = ctx or Context(norm, act, 1e-5, 32)
         kh, kw = kernel_pair(kernel)
         padding = padding if padding is not None else (kh // 2, kw // 2)
         conv_cls = StdConv2d if weight_std else nn.Conv2d
-        layers: list[nn.Module] = [conv_cls(cin, cout, (kh, kw), stride, padding, groups=groups, bias=norm == "none")]
+        layers: list[nn.Module] = [conv_cls(cin, cout, (kh, kw), stride, padding, groups=groups,
+                                           bias=norm == "none" if bias is None else bias)]
         if norm != "none":
             layers.append(ctx.make_norm(cout, norm))
         if act != "none":
@@ -83,8 +84,9 @@ class ConvNormAct(nn.Sequential):
 
 def conv_block(b: Conv, cin: int, ctx: Context) -> ConvNormAct:
     """A DSL ``conv`` as a module; unset norm/act come from the model (inside inception blocks)."""
+    norm = b.norm or ctx.norm
     return ConvNormAct(cin, b.channels, b.kernel, b.stride, conv_padding(b), cin if b.depthwise else b.groups,
-                       b.norm or ctx.norm, b.act or ctx.act, ctx, b.weight_std)
+                       norm, b.act or ctx.act, ctx, b.weight_std, bias=norm == "none" and not b.no_bias)
 
 
 class SqueezeExcite(nn.Module):

@@ -32,7 +32,7 @@ class Block:
 @dataclass(frozen=True)
 class Conv(Block):
     kind: ClassVar[str] = "conv"
-    doc: ClassVar[str] = "convolution + norm + activation (torchvision's Conv2dNormActivation); bias only without norm"
+    doc: ClassVar[str] = "convolution + norm + activation (torchvision's Conv2dNormActivation); bias only without norm, unless nobias"
     channels: Any = opt("c", "int", channels=True)
     kernel: Any = opt("k", "kernel", 3)
     stride: Any = opt("s", "int", 1)
@@ -40,6 +40,7 @@ class Conv(Block):
     groups: Any = opt("g", "int", 1)
     depthwise: Any = opt("dw", "flag", False)
     weight_std: Any = opt("ws", "flag", False)
+    no_bias: Any = opt("nobias", "flag", False)
     norm: Any = opt("norm", "norm", None)
     act: Any = opt("act", "act", None)
     depth_scalable: ClassVar[bool] = True
