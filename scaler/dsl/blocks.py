@@ -182,14 +182,22 @@ class Inception(Block):
 @dataclass(frozen=True)
 class InceptionA(Block):
     kind: ClassVar[str] = "inc3a"
-    doc: ClassVar[str] = "Inception-v3 module A (35x35): 1x1 | 5x5 | double 3x3 | avgpool-1x1 to pf"
+    doc: ClassVar[str] = "Inception-v3 module A (35x35): 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avgpool-1x1 to pf"
     pool: Any = opt("pf", "int", channels=True)
+    c1: Any = opt("c1", "int", 64, channels=True)
+    r5: Any = opt("r5", "int", 48, channels=True)
+    c5: Any = opt("c5", "int", 64, channels=True)
+    r3: Any = opt("r3", "int", 64, channels=True)
+    c3: Any = opt("c3", "int", 96, channels=True)
 
 
 @dataclass(frozen=True)
 class InceptionB(Block):
     kind: ClassVar[str] = "inc3b"
-    doc: ClassVar[str] = "Inception-v3 grid reduction 35 -> 17"
+    doc: ClassVar[str] = "Inception-v3 grid reduction 35 -> 17: strided 3x3 | 1x1-3x3-strided 3x3 | maxpool"
+    c3: Any = opt("c3", "int", 384, channels=True)
+    r3: Any = opt("r3", "int", 64, channels=True)
+    cd: Any = opt("cd", "int", 96, channels=True)
 
 
 @dataclass(frozen=True)
@@ -197,18 +205,26 @@ class InceptionC(Block):
     kind: ClassVar[str] = "inc3c"
     doc: ClassVar[str] = "Inception-v3 module C (17x17): factorised 1x7/7x1 branches of width c7"
     c7: Any = opt("c7", "int", channels=True)
+    out: Any = opt("co", "int", 192, channels=True)
 
 
 @dataclass(frozen=True)
 class InceptionD(Block):
     kind: ClassVar[str] = "inc3d"
-    doc: ClassVar[str] = "Inception-v3 grid reduction 17 -> 8"
+    doc: ClassVar[str] = "Inception-v3 grid reduction 17 -> 8: 1x1-strided 3x3 | 1x1-1x7-7x1-strided 3x3 | maxpool"
+    r3: Any = opt("r3", "int", 192, channels=True)
+    c3: Any = opt("c3", "int", 320, channels=True)
+    c7: Any = opt("c7", "int", 192, channels=True)
 
 
 @dataclass(frozen=True)
 class InceptionE(Block):
     kind: ClassVar[str] = "inc3e"
     doc: ClassVar[str] = "Inception-v3 module E (8x8): expanded 1x3/3x1 filter banks"
+    c1: Any = opt("c1", "int", 320, channels=True)
+    c3: Any = opt("c3", "int", 384, channels=True)
+    rd: Any = opt("rd", "int", 448, channels=True)
+    pool: Any = opt("pp", "int", 192, channels=True)
 
 
 BLOCK_TYPES: dict[str, type[Block]] = {
@@ -257,38 +273,39 @@ def inception_branches(block: Block) -> Split:
         ))
     if isinstance(block, InceptionA):
         return Split((
-            (_conv(64),),
-            (_conv(48), _conv(64, 5)),
-            (_conv(64), _conv(96, 3), _conv(96, 3)),
+            (_conv(block.c1),),
+            (_conv(block.r5), _conv(block.c5, 5)),
+            (_conv(block.r3), _conv(block.c3, 3), _conv(block.c3, 3)),
             (AvgPool(kernel=3, stride=1, padding=1), _conv(block.pool)),
         ))
     if isinstance(block, InceptionB):
         return Split((
-            (_conv(384, 3, 2, 0),),
-            (_conv(64), _conv(96, 3), _conv(96, 3, 2, 0)),
+            (_conv(block.c3, 3, 2, 0),),
+            (_conv(block.r3), _conv(block.cd, 3), _conv(block.cd, 3, 2, 0)),
             (MaxPool(kernel=3, stride=2),),
         ))
     if isinstance(block, InceptionC):
-        c7 = block.c7
+        c7, out = block.c7, block.out
         return Split((
-            (_conv(192),),
-            (_conv(c7), _conv(c7, (1, 7)), _conv(192, (7, 1))),
-            (_conv(c7), _conv(c7, (7, 1)), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(192, (1, 7))),
-            (AvgPool(kernel=3, stride=1, padding=1), _conv(192)),
+            (_conv(out),),
+            (_conv(c7), _conv(c7, (1, 7)), _conv(out, (7, 1))),
+            (_conv(c7), _conv(c7, (7, 1)), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(out, (1, 7))),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(out)),
         ))
     if isinstance(block, InceptionD):
+        c7 = block.c7
         return Split((
-            (_conv(192), _conv(320, 3, 2, 0)),
-            (_conv(192), _conv(192, (1, 7)), _conv(192, (7, 1)), _conv(192, 3, 2, 0)),
+            (_conv(block.r3), _conv(block.c3, 3, 2, 0)),
+            (_conv(c7), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(c7, 3, 2, 0)),
             (MaxPool(kernel=3, stride=2),),
         ))
     if isinstance(block, InceptionE):
-        pair = Split(((_conv(384, (1, 3)),), (_conv(384, (3, 1)),)))
+        pair = Split(((_conv(block.c3, (1, 3)),), (_conv(block.c3, (3, 1)),)))
         return Split((
-            (_conv(320),),
-            (_conv(384), pair),
-            (_conv(448), _conv(384, 3), pair),
-            (AvgPool(kernel=3, stride=1, padding=1), _conv(192)),
+            (_conv(block.c1),),
+            (_conv(block.c3), pair),
+            (_conv(block.rd), _conv(block.c3, 3), pair),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(block.pool)),
         ))
     raise TypeError(f"{type(block).__name__} is not an inception block")
 

@@ -139,7 +139,7 @@ class Space(Model):
         for path, value in self._open_values():
             if isinstance(value, Tied):
                 found[value.name] = declared[value.name]
-            else:
+            elif isinstance(value, PARAM_TYPES):
                 found[path] = value
         return found
 

@@ -80,7 +80,9 @@ def tokenize(line: str, where: _Located) -> list[Token]:
 
 def _parse_scalar(text: str) -> Any:
     """A value of a declared choice, whose kind is known only where it is used."""
-    for kind in ("int", "float", "kernel", "word"):
+    # "count" and "ratio" too, so that 0 (se, dropout, padding) can be a declared choice's value;
+    # each use checks the values against its own kind.
+    for kind in ("count", "float", "ratio", "kernel", "word"):
         try:
             return parse_value(kind, text)
         except ValueError:
@@ -262,7 +264,7 @@ def _body_line(draft: _Draft, tokens: list[Token], where: _Located) -> None:
                 raise where.error(f"repeated value in {values.text!r}", values.col)
             draft.choices[name.text] = Categorical(items)
         else:
-            param = _parse_param_or_value("int", values.text, values.col, where, {})
+            param = _parse_param_or_value("count", values.text, values.col, where, {})
             if not isinstance(param, IntRange):
                 raise where.error("expected {a,b,...} or [low..high] after the choice name", values.col)
             draft.choices[name.text] = param
@@ -299,7 +301,8 @@ def parse_spec(text: str, source: str = "<text>", library: Mapping[str, Model] |
 def require_spec(model: Model) -> Spec:
     """``model`` as a Spec, or a DSLError naming the choices it leaves open."""
     if isinstance(model, Space):
-        open_ = ", ".join(model.params())
+        names = list(model.params())
+        open_ = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         raise DSLError(f"model {model.name!r} is a search space, a fixed model is needed (open choices: {open_})",
                        model.source)
     assert isinstance(model, Spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 ACTIVATIONS = ("relu", "relu6", "silu", "gelu", "hswish", "sigmoid", "none")
@@ -26,6 +27,8 @@ def parse_value(kind: str, text: str) -> int | float | str | tuple[int, int]:
         if not _FLOAT.fullmatch(text):
             raise ValueError(f"expected a number, got {text!r}")
         value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {text!r}")
         if kind == "ratio" and not 0.0 <= value < 1.0:
             raise ValueError(f"expected a fraction in [0, 1), got {text!r}")
         if kind == "float" and value <= 0.0:

@@ -37,14 +37,15 @@ def write_layer(layer: Layer) -> str:
 
 
 def write_model(model: Model) -> str:
-    """The whole model, settings that differ from the defaults first, then choices and layers."""
+    """The whole model: choices first (a setting may use them), then settings that differ from the
+    defaults, then layers."""
     lines = [f"model {model.name}"]
+    for name, param in model.choices:
+        lines.append(f"  choice {name} {param.text()}")
     for key, (_, default) in SETTINGS.items():
         value = getattr(model, key)
         if value != default or isinstance(value, PARAM_TYPES):
             text = value.text() if isinstance(value, PARAM_TYPES) else format_value(value)
             lines.append(f"  {key} {text}")
-    for name, param in model.choices:
-        lines.append(f"  choice {name} {param.text()}")
     lines.extend("  " + write_layer(layer) for layer in model.layers)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up everything scaler needs on a fresh Debian machine: Fashion-MNIST from Debian's
+# packages, a virtualenv in .venv with scaler and its test tools. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need_apt[*]} from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: warning: cannot install ${need_apt[*]} (needs root and apt-get); set SCALER_DATA or --data-dir" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# pip (not uv/poetry): it takes the locally served torch builds, see DESIGN.md.
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "setup: ready (.venv)"

@@ -1,0 +1,92 @@
+"""The ``scaler`` command: zoo and inspect output, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scaler.cli import main
+from scaler.zoo import get_model
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_zoo_json_lists_every_fixed_model_with_counts(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "zoo", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["resnet50"]["params"] == 25_557_032
+    assert rows["efficientnet-l2"]["resolution"] == 800
+    assert rows["efficientnet-b0"]["top1"] == 77.1
+    assert "mbconv" not in rows  # a search space, not a model
+
+
+def test_zoo_family_filter_and_table(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "zoo", "--family", "densenet")
+    assert code == 0
+    assert "densenet264" in out and "resnet50" not in out
+    assert "multiply-adds" in out
+
+
+def test_inspect_breaks_down_by_stage(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "inspect", "efficientnet-b0", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["params"] == sum(layer["params"] for layer in data["layers"]) == 5_288_548
+    assert [layer["layer"] for layer in data["layers"]][:2] == ["stem1", "stage1"]
+    assert data["layers"][1]["output"] == "16x112x112"
+
+
+def test_inspect_scales_and_reads_files_that_extend_the_zoo(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    path = tmp_path / "mine.arch"
+    path.write_text("model tiny extends efficientnet-b0\n  width 0.5\n  depth 0.5\n")
+    code, out, _ = run(capsys, "inspect", str(path), "--resolution", "32", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert (data["name"], data["resolution"], data["width"]) == ("tiny", 32, 0.5)
+    expected = get_model("efficientnet-b0").scale(depth=0.5, width=0.5, resolution=32)
+    assert data["dsl"] == expected.scale(resolution=32, name="tiny").text()
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["inspect", "resnet-50"], "unknown model 'resnet-50'; did you mean resnet50"),
+    (["inspect", "mbconv"], "is a search space"),
+    (["inspect", "missing.arch"], "missing.arch: no such file"),
+    (["zoo", "--family", "transformer"], "unknown family 'transformer'"),
+    (["inspect", "resnet50", "--width", "0"], "expected a positive number"),
+    (["inspect", "resnet50", "--resolution", "abc"], "expected a whole number"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture, argv: list[str], phrase: str) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert phrase in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and out == ""
+
+
+def test_malformed_file_names_file_line_col(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    path = tmp_path / "bad.arch"
+    path.write_text("model x\n  stem conv c32 q7\n  head fc\n")
+    code, _, err = run(capsys, "inspect", str(path))
+    assert code == 2
+    assert f"{path}:2:17: unknown option 'q' for conv" in err
+
+
+def test_console_script_end_to_end(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "scaler", "inspect", "nope"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "scaler: error: unknown model 'nope'; run 'scaler zoo' for the list"
+    done = subprocess.run([sys.executable, "-m", "scaler", "zoo", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0 and len(json.loads(done.stdout)) >= 39
