@@ -1,0 +1,450 @@
+"""The one trainer behind ``train``, ``search`` and ``scale``: proxy and full runs, CPU, GPU and torchrun.
+
+Choices (see DESIGN.md for the CPU measurements behind them): channels_last always; fp32 on the
+CPU, bf16 autocast and cudnn.benchmark on CUDA; no torch.compile. Data are tensors already on the
+device (``scaler.data``): each epoch indexes a seeded permutation, so there is no DataLoader and a
+seed reproduces a CPU run exactly. Under torchrun the model is wrapped in DistributedDataParallel,
+each rank takes its shard of every global batch, and evaluation metrics are all-reduced; only rank
+0 calls the callback and shows progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.distributed as torch_dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from scaler.data import Dataset, resolve_device
+from scaler.errors import RunFailedError, ScalerError, UnknownNameError
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("onecycle", "cosine")
+
+
+class TrainingStopped(RunFailedError):
+    """Raised on ranks other than 0 when rank 0's callback stopped the run (e.g. an Optuna prune)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``None`` means a per-optimizer default (see ``peak_lr``/``decay``/``warmup``).
+
+    ``batch_size`` is the global batch: under torchrun each of the N ranks takes batch_size / N
+    images per step, so a run means the same thing on one device or many.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float | None = None
+    weight_decay: float | None = None
+    schedule: str = "onecycle"
+    warmup_epochs: float | None = None
+    label_smoothing: float = 0.1
+    ema: float | None = None
+    augment: bool = True
+    device: str = "auto"
+    seed: int = 0
+    reports_per_epoch: int = 1
+    max_batches_per_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise UnknownNameError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise UnknownNameError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
+        checks = [
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr is None or self.lr > 0, "lr must be > 0"),
+            (self.weight_decay is None or self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.warmup_epochs is None or 0 <= self.warmup_epochs < self.epochs, "warmup_epochs must be < epochs"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+            (self.ema is None or 0 < self.ema < 1, "ema decay must be in (0, 1)"),
+            (self.reports_per_epoch >= 1, "reports_per_epoch must be >= 1"),
+            (self.max_batches_per_epoch is None or self.max_batches_per_epoch >= 1, "max_batches_per_epoch >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ScalerError(f"bad training option: {message}")
+
+    @property
+    def peak_lr(self) -> float:
+        """``lr`` or the default: SGD 0.1 per 128 images (linear scaling), AdamW 1e-3 * sqrt(batch / 128)."""
+        if self.lr is not None:
+            return self.lr
+        if self.optimizer == "sgd":
+            return 0.1 * self.batch_size / 128
+        return 1e-3 * math.sqrt(self.batch_size / 128)
+
+    @property
+    def decay(self) -> float:
+        """``weight_decay`` or the default: 5e-4 for SGD, 0.05 for AdamW (whose decay is multiplied by lr)."""
+        if self.weight_decay is not None:
+            return self.weight_decay
+        return 5e-4 if self.optimizer == "sgd" else 0.05
+
+    @property
+    def warmup(self) -> float:
+        """Warm-up in epochs: ``warmup_epochs`` or 30% of the run (onecycle) / min(1, 10% of the run) (cosine)."""
+        if self.warmup_epochs is not None:
+            return self.warmup_epochs
+        return 0.3 * self.epochs if self.schedule == "onecycle" else min(1.0, 0.1 * self.epochs)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Progress at one report point; ``epoch`` is fractional when ``reports_per_epoch`` > 1."""
+
+    epoch: float
+    step: int
+    train_loss: float
+    val_acc: float
+    val_loss: float
+    lr: float
+    images_per_s: float
+    elapsed_s: float
+
+
+@dataclass
+class TrainResult:
+    """Outcome of ``train``. ``status`` is "ok" or "diverged" (then val/test metrics are NaN)."""
+
+    status: str
+    history: list[dict[str, float]]
+    val_acc: float
+    val_loss: float
+    test_acc: float | None
+    test_loss: float | None
+    train_time_s: float
+    images_per_s: float
+    device: str
+    epochs_run: float
+    world_size: int = 1
+    ema_model: nn.Module | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """This process's place in a torchrun job (rank 0 of 1 when not under torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_context(backend: str | None = None) -> DistContext:
+    """Read torchrun's RANK/WORLD_SIZE/LOCAL_RANK and initialise the process group once.
+
+    ``backend`` defaults to nccl when CUDA is available, else gloo.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    ctx = DistContext(int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    if ctx.enabled and not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    return ctx
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object]]:
+    """Two optimizer groups: weight decay on conv/linear weights only, none on biases and norm parameters.
+
+    Every parameter with at most one dimension is a bias or a norm (BN/GN/LN) scale or shift.
+    """
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum 0.9, or AdamW, at ``cfg.peak_lr`` with decay groups from ``param_groups``."""
+    groups = param_groups(model, cfg.decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.peak_lr, momentum=0.9, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.peak_lr)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """Multiplier of the peak lr for optimizer step ``step`` (0-based) of ``total``.
+
+    onecycle: linear ramp from 1/25 to 1 over ``warmup`` steps, then cosine down to 1e-4 (the lr curve
+    of torch's OneCycleLR); cosine: linear ramp from 1/warmup to 1, then cosine down to 0.
+    """
+    if step < warmup:
+        start = 1 / 25 if schedule == "onecycle" else 1 / warmup
+        return start + (1 - start) * step / warmup
+    end = 1e-4 if schedule == "onecycle" else 0.0
+    progress = (step - warmup) / max(1, total - warmup)
+    return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1024, ctx: DistContext | None = None
+) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy (no label smoothing) of ``model`` in eval mode on ``x``, ``y``.
+
+    With a distributed ``ctx`` each rank scores its shard and the sums are all-reduced, so every
+    rank gets the same numbers.
+    """
+    ctx = ctx or DistContext()
+    was_training = model.training
+    model.eval()
+    device = x.device
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # correct, loss sum, count
+    shard = torch.arange(ctx.rank, len(x), ctx.world_size, device=device)
+    for start in range(0, len(shard), batch_size):
+        idx = shard[start : start + batch_size]
+        xb = x[idx].contiguous(memory_format=torch.channels_last)
+        with _autocast(device):
+            logits = model(xb).float()
+        sums[0] += (logits.argmax(1) == y[idx]).sum()
+        sums[1] += nn.functional.cross_entropy(logits, y[idx], reduction="sum")
+        sums[2] += len(idx)
+    if ctx.enabled:
+        torch_dist.all_reduce(sums)
+    model.train(was_training)
+    correct, loss_sum, count = sums.tolist()
+    return correct / max(count, 1), loss_sum / max(count, 1)
+
+
+def train(
+    model: nn.Module,
+    data: Dataset,
+    cfg: TrainConfig,
+    callback: Callable[[Report], None] | None = None,
+    progress: bool = False,
+    evaluate_test: bool = False,
+) -> TrainResult:
+    """Train ``model`` in place on ``data`` and evaluate it on the validation split (and test split if asked).
+
+    ``callback`` gets a ``Report`` ``reports_per_epoch`` times per epoch (rank 0 only); any exception
+    it raises propagates unchanged and stops the run. A NaN/inf loss stops the run with status
+    "diverged". With ``cfg.ema`` the EMA weights are what is evaluated and returned. Reseeds torch's
+    global RNG with ``cfg.seed`` (dropout and stochastic-depth masks).
+    """
+    ctx = distributed_context("nccl" if resolve_device(cfg.device).type == "cuda" else "gloo")
+    device = resolve_device(cfg.device, ctx.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    if data.device != device:
+        data = data.to(device)
+    n = len(data.x_train)
+    if cfg.batch_size % ctx.world_size:
+        raise ScalerError(f"batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} torchrun processes")
+    if n < cfg.batch_size:
+        raise ScalerError(f"batch_size {cfg.batch_size} is larger than the {n} training images")
+    local_bs = cfg.batch_size // ctx.world_size
+    steps_per_epoch = n // cfg.batch_size
+    if cfg.max_batches_per_epoch is not None:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_batches_per_epoch)
+    total_steps = cfg.epochs * steps_per_epoch
+    report_at = {math.ceil(j * steps_per_epoch / cfg.reports_per_epoch) for j in range(1, cfg.reports_per_epoch + 1)}
+    check_every = 1 if device.type == "cpu" else 25  # a loss check syncs the GPU
+    eval_bs = 2 * local_bs  # no_grad keeps no activations, so twice the training batch fits
+
+    torch.manual_seed(cfg.seed + ctx.rank)  # dropout / stochastic depth masks
+    order_gen = torch.Generator().manual_seed(cfg.seed)  # same on every rank: ranks shard one permutation
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1_000_003 * (ctx.rank + 1))
+
+    model.to(device, memory_format=torch.channels_last)
+    net: nn.Module = model
+    if ctx.enabled:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = make_optimizer(model, cfg)
+    warmup_steps = round(cfg.warmup * steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, cfg.schedule)
+    )
+    ema_model = _EMA(model, cfg.ema) if cfg.ema else None
+    eval_model = ema_model.module if ema_model else model
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+
+    history: list[dict[str, float]] = []
+    status, step, train_time = "ok", 0, 0.0
+    val_acc = val_loss = float("nan")
+    start = time.perf_counter()
+    bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True, disable=not (progress and ctx.is_main))
+    with bar, _deterministic(device.type == "cpu"):
+        for epoch in range(cfg.epochs):
+            model.train()
+            perm = torch.randperm(n, generator=order_gen).to(device)
+            loss_sum, loss_steps, interval_start = torch.zeros((), device=device), 0, time.perf_counter()
+            for i in range(steps_per_epoch):
+                lo = i * cfg.batch_size + ctx.rank * local_bs
+                idx = perm[lo : lo + local_bs]
+                x, y = data.x_train[idx], data.y_train[idx]
+                if cfg.augment:
+                    x = data.augment(x, aug_gen)
+                x = x.contiguous(memory_format=torch.channels_last)
+                with _autocast(device):
+                    loss = loss_fn(net(x).float(), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                lr = optimizer.param_groups[0]["lr"]
+                scheduler.step()
+                if ema_model:
+                    ema_model.update(model, step)
+                step += 1
+                loss_sum += loss.detach()
+                loss_steps += 1
+                bar.update(1)
+                reporting = (i + 1) in report_at
+                if not (reporting or step % check_every == 0):
+                    continue
+                mean_loss = _all_mean(loss_sum, ctx) / loss_steps
+                if not math.isfinite(mean_loss):
+                    status = "diverged"
+                    train_time += time.perf_counter() - interval_start
+                    break
+                bar.set_postfix(loss=f"{mean_loss:.3f}", refresh=False)
+                if not reporting:
+                    continue
+                interval_time = time.perf_counter() - interval_start
+                train_time += interval_time
+                if ctx.enabled:
+                    _average_buffers(eval_model)
+                val_acc, val_loss = evaluate(eval_model, data.x_val, data.y_val, eval_bs, ctx)
+                report = Report(
+                    epoch=epoch + (i + 1) / steps_per_epoch,
+                    step=step,
+                    train_loss=mean_loss,
+                    val_acc=val_acc,
+                    val_loss=val_loss,
+                    lr=lr,
+                    images_per_s=loss_steps * cfg.batch_size / interval_time,
+                    elapsed_s=time.perf_counter() - start,
+                )
+                history.append(asdict(report))
+                bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{val_acc:.4f}", img_s=f"{report.images_per_s:.0f}")
+                _notify(callback, report, ctx)
+                loss_sum, loss_steps, interval_start = torch.zeros((), device=device), 0, time.perf_counter()
+            if status == "diverged":
+                break
+    test_acc = test_loss = None
+    if status == "diverged":
+        val_acc = val_loss = float("nan")
+        if evaluate_test:
+            test_acc = test_loss = float("nan")
+    elif evaluate_test:
+        test_acc, test_loss = evaluate(eval_model, data.x_test, data.y_test, eval_bs, ctx)
+    if ctx.enabled:
+        _average_buffers(model)
+    return TrainResult(
+        status=status,
+        history=history,
+        val_acc=val_acc,
+        val_loss=val_loss,
+        test_acc=test_acc,
+        test_loss=test_loss,
+        train_time_s=train_time,
+        images_per_s=step * cfg.batch_size / train_time if train_time > 0 else 0.0,
+        device=str(device),
+        epochs_run=step / steps_per_epoch,
+        world_size=ctx.world_size,
+        ema_model=ema_model.module if ema_model else None,
+    )
+
+
+class _EMA:
+    """Exponential moving average of a model's parameters and floating buffers (BN statistics).
+
+    The decay ramps up as min(decay, (1 + step) / (10 + step)) so that short runs are not dominated
+    by the random initialisation.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+        pairs = list(zip(self.module.state_dict().values(), model.state_dict().values()))
+        self.float_pairs = [(e, m) for e, m in pairs if e.is_floating_point()]
+        self.other_pairs = [(e, m) for e, m in pairs if not e.is_floating_point()]
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        """Blend the current weights of ``model`` (the one given at construction) into the average."""
+        weight = 1 - min(self.decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_([e for e, _ in self.float_pairs], [m for _, m in self.float_pairs], weight)
+        for e, m in self.other_pairs:
+            e.copy_(m)
+
+
+def _notify(callback: Callable[[Report], None] | None, report: Report, ctx: DistContext) -> None:
+    """Call the callback on rank 0; if it raises, re-raise it there and stop the other ranks too."""
+    error: BaseException | None = None
+    if callback is not None and ctx.is_main:
+        try:
+            callback(report)
+        except BaseException as err:  # noqa: BLE001 - re-raised unchanged below, after telling the other ranks
+            error = err
+    if ctx.enabled:
+        flag = torch.tensor([float(error is not None)], device=_collective_device(ctx))
+        torch_dist.all_reduce(flag, op=torch_dist.ReduceOp.MAX)
+        if error is None and flag.item() > 0:
+            raise TrainingStopped("training stopped by rank 0's callback")
+    if error is not None:
+        raise error
+
+
+def _collective_device(ctx: DistContext) -> torch.device:
+    """The device collectives of this process group need: the local GPU under nccl, else the CPU."""
+    if torch_dist.is_initialized() and torch_dist.get_backend() == "nccl":
+        return torch.device("cuda", ctx.local_rank)
+    return torch.device("cpu")
+
+
+def _all_mean(total: Tensor, ctx: DistContext) -> float:
+    """``total`` averaged over ranks (just its value outside torchrun)."""
+    if ctx.enabled:
+        total = total.clone()
+        torch_dist.all_reduce(total)
+        total /= ctx.world_size
+    return total.item()
+
+
+@torch.no_grad()
+def _average_buffers(module: nn.Module) -> None:
+    """Average floating buffers (BN running statistics) over ranks so every rank evaluates the same model."""
+    world_size = torch_dist.get_world_size()
+    for buf in module.buffers():
+        if buf.is_floating_point():
+            torch_dist.all_reduce(buf)
+            buf /= world_size
+
+
+def _autocast(device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """bf16 autocast on CUDA; nothing on the CPU (where bf16 is slower than fp32)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool) -> Iterator[None]:
+    """Deterministic algorithms (warn-only, so ops without one still run) for the duration, then restore."""
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    if enabled:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
