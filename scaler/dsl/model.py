@@ -79,6 +79,20 @@ class Model:
 
         return write_model(self)
 
+    def _layer_paths(self) -> Iterator[tuple[str, Layer]]:
+        counts = dict.fromkeys(PARTS, 0)
+        for layer in self.layers:
+            counts[layer.part] += 1
+            yield f"{layer.part}{counts[layer.part]}", layer
+
+    def _open_values(self) -> Iterator[tuple[str, Any]]:
+        for key, value in self.settings().items():
+            yield key, value
+        for path, layer in self._layer_paths():
+            for f in block_fields(type(layer.block)):
+                yield f"{path}.{f.name}", getattr(layer.block, f.name)
+            yield f"{path}.repeats", layer.repeats
+
 
 @dataclass(frozen=True)
 class Spec(Model):
@@ -120,7 +134,9 @@ class Spec(Model):
         for f in block_fields(type(block)):
             value = getattr(block, f.name)
             if f.metadata["channels"] and value is not None:
-                changes[f.name] = round_channels(value, self.width, self.divisor)
+                # A grouped bottleneck's width must stay a multiple of its groups (ResNeXt).
+                groups = getattr(block, "groups", 1) if f.name == "width" else 1
+                changes[f.name] = round_channels(value, self.width, math.lcm(self.divisor, groups))
             elif f.name in ("act", "norm") and value is None:
                 changes[f.name] = getattr(self, f.name)
         if isinstance(block, Linear) and block.dropout is None:
@@ -145,9 +161,13 @@ class Space(Model):
 
     def fix(self, values: Mapping[str, Scalar], name: str | None = None) -> Spec:
         """The Spec with every choice set from ``values`` (names as in ``params``)."""
-        missing = sorted(set(self.params()) - set(values))
+        params = self.params()
+        missing = sorted(set(params) - set(values))
         if missing:
             raise ScalerError(f"space {self.name}: no value for {', '.join(missing)}")
+        outside = [f"{key}={values[key]!r}" for key, param in params.items() if values[key] not in param]
+        if outside:
+            raise ScalerError(f"space {self.name}: value outside its choices: {', '.join(outside)}")
 
         def pick(path: str, value: Any) -> Any:
             if isinstance(value, PARAM_TYPES):
@@ -164,24 +184,28 @@ class Space(Model):
             layers.append(Layer(layer.part, block, pick(f"{path}.repeats", layer.repeats)))
         return Spec(name=name or self.name, layers=tuple(layers), source=self.source, **settings)
 
+    def values_of(self, spec: Spec) -> dict[str, Scalar] | None:
+        """The choice values that make this Space ``spec`` (names aside), or None if it is not a point of it."""
+        shape = [(layer.part, type(layer.block)) for layer in self.layers]
+        if shape != [(layer.part, type(layer.block)) for layer in spec.layers]:
+            return None
+        declared = dict(self.choices)
+        values: dict[str, Scalar] = {}
+        for (path, mine), (_, theirs) in zip(self._open_values(), spec._open_values()):
+            if not isinstance(mine, PARAM_TYPES):
+                if mine != theirs:
+                    return None
+                continue
+            key = mine.name if isinstance(mine, Tied) else path
+            allowed = declared[key].values if isinstance(mine, Tied) else mine.values
+            if theirs not in allowed or values.get(key, theirs) != theirs:
+                return None
+            values[key] = theirs
+        return values if self.fix(values, name=spec.name) == spec else None
+
     def sample(self, trial: Trial, name: str | None = None) -> Spec:
         """The Spec chosen by an Optuna trial (any object with ``suggest_categorical``/``suggest_int``)."""
         return self.fix({key: suggest(trial, key, param) for key, param in self.params().items()}, name=name)
-
-    def _layer_paths(self) -> Iterator[tuple[str, Layer]]:
-        counts = dict.fromkeys(PARTS, 0)
-        for layer in self.layers:
-            counts[layer.part] += 1
-            yield f"{layer.part}{counts[layer.part]}", layer
-
-    def _open_values(self) -> Iterator[tuple[str, Any]]:
-        for key, value in self.settings().items():
-            yield key, value
-        for path, layer in self._layer_paths():
-            for f in block_fields(type(layer.block)):
-                yield f"{path}.{f.name}", getattr(layer.block, f.name)
-            yield f"{path}.repeats", layer.repeats
-
 
 def make_model(**fields: Any) -> Spec | Space:
     """A Spec when no value is a choice, else a Space."""

@@ -14,6 +14,9 @@ class Categorical:
 
     values: tuple
 
+    def __contains__(self, value: object) -> bool:
+        return value in self.values
+
     def text(self) -> str:
         from scaler.dsl.values import format_value
 
@@ -30,6 +33,9 @@ class IntRange:
 
     def text(self) -> str:
         return f"[{self.low}..{self.high}" + (f"/{self.step}" if self.step != 1 else "") + "]"
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, int) and self.low <= value <= self.high and (value - self.low) % self.step == 0
 
     @property
     def values(self) -> tuple[int, ...]:

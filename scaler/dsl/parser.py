@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -115,7 +115,9 @@ def _parse_param_or_value(kind: str, text: str, col: int, where: _Located,
             name = text[1:]
             if name not in declared:
                 raise ValueError(f"unknown choice ${name}; declare it first with 'choice {name} {{...}}'")
-            for value in declared[name].values:
+            param = declared[name]
+            # A range is checked at its ends: its values are whole numbers in between.
+            for value in ((param.low, param.high) if isinstance(param, IntRange) else param.values):
                 parse_value(kind, format_value(value))
             return Tied(name)
         return parse_value(kind, text)
@@ -180,9 +182,29 @@ class _Draft:
     choices: dict[str, Categorical | IntRange]
     layers: list[Layer]
     inherited_layers: bool
+    declared_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # choice -> (line, col) in this model
+
+
+def _check_tied(draft: _Draft, source: str) -> None:
+    """Every ``$name`` must fit the choice as finally declared: a choice declared again after its
+    uses (or over an inherited one) is checked here, at its declaration."""
+    uses = [(key, SETTINGS[key][0], value) for key, value in draft.settings.items()]
+    for layer in draft.layers:
+        uses.append(("r", "int", layer.repeats))
+        uses.extend((f.metadata["key"], f.metadata["kind"], getattr(layer.block, f.name))
+                    for f in dataclasses.fields(layer.block))
+    for key, kind, value in uses:
+        if isinstance(value, Tied) and value.name in draft.declared_at:
+            for item in draft.choices[value.name].values:
+                try:
+                    parse_value(kind, format_value(item))
+                except ValueError as exc:
+                    line, col = draft.declared_at[value.name]
+                    raise DSLError(f"choice ${value.name} is used by {key!r}: {exc}", source, line, col) from None
 
 
 def _finish(draft: _Draft, source: str) -> Model:
+    _check_tied(draft, source)
     where = _Located(source, draft.line)
     if not draft.layers:
         raise where.error(f"model {draft.name!r} has no layers (stem/stage/head lines)", 1)
@@ -263,11 +285,13 @@ def _body_line(draft: _Draft, tokens: list[Token], where: _Located) -> None:
             if len(set(items)) != len(items):
                 raise where.error(f"repeated value in {values.text!r}", values.col)
             draft.choices[name.text] = Categorical(items)
+            draft.declared_at[name.text] = (where.line, values.col)
         else:
             param = _parse_param_or_value("count", values.text, values.col, where, {})
             if not isinstance(param, IntRange):
                 raise where.error("expected {a,b,...} or [low..high] after the choice name", values.col)
             draft.choices[name.text] = param
+            draft.declared_at[name.text] = (where.line, values.col)
         return
     if keyword.text in SETTINGS:
         if len(tokens) != 2:
@@ -284,7 +308,7 @@ def parse_file(path: str | Path, library: Mapping[str, Model] | None = None) -> 
     """Every model defined in a DSL file; a missing or unreadable file is a DSLError too."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DSLError("no such file", str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
