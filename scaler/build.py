@@ -37,7 +37,10 @@ class Network(nn.Sequential):
 
 
 def _init_weights(model: nn.Module) -> None:
-    """He init for convs (fan-out), unit norms, small uniform classifiers (as torchvision does)."""
+    """He init for convs (fan-out), unit norms, uniform(+-1/sqrt(fan-in)) linears.
+
+    Linear bounds follow the fan-in, not torchvision's 1/sqrt(classes): with 10 classes that would
+    start training from large logits."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -47,7 +50,7 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):
-            bound = 1.0 / math.sqrt(m.out_features)
+            bound = 1.0 / math.sqrt(m.in_features)
             nn.init.uniform_(m.weight, -bound, bound)
             nn.init.zeros_(m.bias)
 

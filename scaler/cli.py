@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -107,6 +108,120 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str) -> None:
+    """Flags that choose and cut the data set (shared by train, search and scale)."""
+    parser.add_argument("--data", default="fashion-mnist",
+                        help="fashion-mnist (default), cifar10, cifar100, imagefolder:PATH, synthetic[:k=v,...]")
+    parser.add_argument("--data-dir", help="folder holding the data set files (else $SCALER_DATA, Debian's copy)")
+    parser.add_argument("--train-size", type=positive_int, help="train on this many images (default: all)")
+    parser.add_argument("--val-size", type=positive_int, default=5000, help="validation images carved from train")
+    parser.add_argument("--resolution", type=positive_int, help=resolution_help)
+    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
+    parser.add_argument("--seed", type=int, default=0, help="seed for data split, init and order")
+    parser.add_argument("--results", help="results folder (default: $SCALER_RESULTS or ./results)")
+
+
+def data_config(args: argparse.Namespace) -> "DataConfig":
+    from scaler.data import DataConfig, resolve_device
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))  # under torchrun: this process's GPU
+    return DataConfig(name=args.data, data_dir=args.data_dir, train_size=args.train_size, val_size=args.val_size,
+                      resolution=args.resolution, seed=args.seed, device=str(resolve_device(args.device, local_rank)))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from scaler.data import load_data
+    from scaler.evaluate import fit
+    from scaler.results import save_run
+    from scaler.train import TrainConfig, distributed_context
+    from scaler.zoo import load_spec
+
+    spec = load_spec(args.target, args.model).scale(args.depth, args.width)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                      device=args.device, seed=args.seed, ema=args.ema)
+    data_cfg = data_config(args)
+    data = load_data(data_cfg)
+    ctx = distributed_context()
+    record, model = fit(spec, data, cfg, progress=not args.json and ctx.is_main, evaluate_test=True)
+    record["data"] = dataclasses.asdict(data_cfg)
+    if not ctx.is_main:
+        return 0
+    path = None
+    if not args.no_save:
+        state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+        path = save_run(record, "train", args.results, state_dict=state)
+    if args.json:
+        print(json.dumps({**record, "path": str(path) if path else None}, indent=1))
+    else:
+        if record["status"] != "ok":
+            print(f"{spec.name}: training diverged (NaN/inf loss) after {record['epochs_run']:.2f} epochs")
+        else:
+            print(f"{spec.name} on {data.name} at {data.resolution} px: val acc {record['val_acc']:.4f}, "
+                  f"test acc {record['test_acc']:.4f}, {record['params']:,} params, {_si(record['macs'])} MACs, "
+                  f"{record['latency_ms']:.2f} ms/image, {record['train_time_s']:.0f} s on {record['device']}")
+        if path:
+            print(f"saved {path}")
+    return 0 if record["status"] == "ok" else 1
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
+    """Training fidelity flags (shared by train, search and scale)."""
+    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, help="peak learning rate (default: 0.1 x batch/128 for SGD)")
+    parser.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from scaler.data import load_data
+    from scaler.search import SearchConfig, run_search
+    from scaler.train import TrainConfig
+
+    cfg = SearchConfig(
+        space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
+        max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
+        trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
+        study=args.study, storage=args.storage, seed=args.seed)
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                            device=args.device, seed=args.seed, reports_per_epoch=2)
+    data = load_data(data_config(args))
+    result = run_search(cfg, data, train_cfg, args.results, progress=not args.json,
+                        log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps({"study": result.study_name, "storage": result.storage, "target_macs": result.target_macs,
+                          "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
+                          "trials": result.rows, "out_dir": str(result.out_dir)}, indent=1))
+        return 0
+    columns = [("trial", "trial", _plain), ("value", "objective", _num), ("val_acc", "val acc", _num),
+               ("params", "params", _si), ("macs", "MACs", _si), ("latency_ms", "ms/img", _ms), ("reference", "note", _plain)]
+    print(f"\nstudy {result.study_name} ({result.storage}), MACs target {_si(result.target_macs)} "
+          f"({result.stats['target_source']}); top trials:")
+    print(format_table(result.rows[:10], columns))
+    if result.pareto:
+        print("\nPareto front (val acc vs " + cfg.pareto_metric + "):")
+        print(format_table(sorted(result.pareto, key=lambda r: r["macs"]), columns))
+    if result.baseline is None:
+        print("\nno completed trial yet: nothing saved as a baseline")
+        return 1
+    b, ref = result.baseline, result.reference
+    print(f"\nbaseline: trial {b['trial']}, val acc {b['val_acc']:.4f}, {_si(b['macs'])} MACs, {_si(b['params'])} params")
+    if ref:
+        print(f"reference {ref['reference']} at the same fidelity: val acc {ref['val_acc']:.4f}, {_si(ref['macs'])} MACs "
+              f"-> baseline {100 * (b['val_acc'] - ref['val_acc']):+.2f} points at {b['macs'] / ref['macs']:.2f}x the MACs")
+    print(f"saved {result.out_dir / 'best.arch'}")
+    return 0
+
+
+def _num(v: object) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def _ms(v: object) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="scaler", description="Neural-architecture search and scaling-law explorer for CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -125,6 +240,43 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
     inspect.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     inspect.set_defaults(func=cmd_inspect)
+
+    train = sub.add_parser("train", help="train one architecture (zoo name or DSL file)")
+    train.add_argument("target", help="a zoo name (efficientnet-b0) or a DSL file")
+    train.add_argument("--model", help="which model of a DSL file that defines several (default: the last)")
+    train.add_argument("--width", type=positive_float, default=1.0, help="width multiplier")
+    train.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
+    add_data_arguments(train, "input resolution (default: the data set's own)")
+    add_train_arguments(train, epochs=10)
+    train.add_argument("--ema", type=float, help="keep an EMA of the weights with this decay (e.g. 0.999)")
+    train.add_argument("--no-save", action="store_true", help="do not write a run folder")
+    train.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    train.set_defaults(func=cmd_train)
+
+    search = sub.add_parser("search", help="architecture search over a DSL space -> a baseline")
+    search.add_argument("--space", default="mbconv", help="a search space: zoo name (mbconv) or DSL file")
+    search.add_argument("--objective", choices=("reward", "constraint", "pareto"), default="reward",
+                        help="reward: ACC*(MACs/T)^w (MnasNet); constraint: ACC under --max-macs/--max-params; "
+                             "pareto: ACC vs MACs (NSGA-II)")
+    search.add_argument("--target-macs", type=float, help="T of the reward (default: B0's MACs at search fidelity)")
+    search.add_argument("--w", type=float, default=-0.07, help="reward exponent (default -0.07)")
+    search.add_argument("--max-macs", type=float, help="hard MACs limit for --objective constraint")
+    search.add_argument("--max-params", type=float, help="hard parameter limit for --objective constraint")
+    search.add_argument("--pareto-metric", choices=("macs", "latency"), default="macs")
+    search.add_argument("--sampler", choices=("tpe", "random", "nsga2", "grid"), default="tpe")
+    search.add_argument("--pruner", choices=("hyperband", "median", "none"), default="hyperband")
+    search.add_argument("--trials", type=positive_int, default=16, help="finished trials the study should have")
+    search.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
+    search.add_argument("--width", type=positive_float, default=0.5, help="proxy width multiplier of every candidate")
+    search.add_argument("--prefilter", type=int, default=0, help="score K random candidates by a zero-cost proxy, train the best first")
+    search.add_argument("--proxy", choices=("synflow", "naswot", "params"), default="synflow")
+    search.add_argument("--study", help="study name (resumes when it exists)")
+    search.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
+    add_data_arguments(search, "search resolution (default: the data set's own)")
+    search.set_defaults(train_size=10000)
+    add_train_arguments(search, epochs=2)
+    search.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    search.set_defaults(func=cmd_search)
     return parser
 
 

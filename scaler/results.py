@@ -131,3 +131,23 @@ def load_runs(root: str | Path | None = None) -> tuple[list[dict], list[str]]:
             data["path"] = str(path.parent)
             runs.append(data)
     return runs, warnings
+
+
+def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict: dict | None = None,
+             extra: dict | None = None) -> Path:
+    """Write one run folder (run.json, model.arch, weights.pt) atomically; returns its path."""
+    run_id = new_run_id(record["name"])
+    final = results_root(root) / "runs" / run_id
+    full = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "kind": kind,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "extra": extra or {}}
+    with staged_dir(final) as tmp:
+        write_json(tmp / "run.json", full)
+        write_text(tmp / "model.arch", record["spec"])
+        if state_dict is not None:
+            import torch
+
+            try:
+                torch.save(state_dict, tmp / "weights.pt")
+            except OSError as exc:
+                raise _failed(final / "weights.pt", exc) from None
+    return final

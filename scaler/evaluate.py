@@ -1,0 +1,69 @@
+"""Spec + data -> trained metrics: the one path that `train`, `search` and `scale` share."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+
+from scaler.build import build
+from scaler.complexity import complexity
+from scaler.data import Dataset, resolve_device
+from scaler.dsl import Spec
+from scaler.train import Report, TrainConfig, distributed_context, train
+
+
+@torch.no_grad()
+def measure_latency(model: nn.Module, in_channels: int, resolution: int, device: torch.device,
+                    repeats: int = 10) -> float:
+    """Median milliseconds of one single-image forward pass in eval mode, channels_last, on ``device``."""
+    was_training = model.training
+    model.eval()
+    x = torch.randn(1, in_channels, resolution, resolution, device=device).contiguous(memory_format=torch.channels_last)
+    times = []
+    for i in range(repeats + 2):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= 2:  # the first calls warm up allocators and kernels
+            times.append((time.perf_counter() - start) * 1e3)
+    model.train(was_training)
+    return statistics.median(times)
+
+
+def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report], None] | None = None,
+        progress: bool = False, evaluate_test: bool = False) -> tuple[dict, nn.Module]:
+    """Build ``spec`` for ``data``, count it at the data's resolution, train it and time it.
+
+    Returns the run-record fields (see ``scaler.results``) and the trained module.
+    """
+    spec = spec.scale(resolution=data.resolution)
+    cx = complexity(spec, in_channels=data.in_channels, num_classes=data.num_classes)
+    device = resolve_device(cfg.device, distributed_context().local_rank)
+    torch.manual_seed(cfg.seed)
+    model = build(spec, num_classes=data.num_classes, in_channels=data.in_channels)
+    model = model.to(device, memory_format=torch.channels_last)
+    result = train(model, data.to(device), cfg, callback=callback, progress=progress, evaluate_test=evaluate_test)
+    evaluated = result.ema_model or model
+    latency = measure_latency(evaluated, data.in_channels, data.resolution, device) if result.status == "ok" else None
+    record = {
+        "name": spec.name, "family": spec.family, "spec": spec.text(), "status": result.status,
+        "resolution": data.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
+        "val_acc": _finite(result.val_acc), "val_loss": _finite(result.val_loss),
+        "test_acc": _finite(result.test_acc), "latency_ms": latency, "train_time_s": result.train_time_s,
+        "images_per_s": result.images_per_s, "epochs_run": result.epochs_run, "device": result.device,
+        "world_size": result.world_size, "train": dataclasses.asdict(cfg), "history": result.history,
+    }
+    return record, evaluated
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN/inf (a diverged run) becomes None so records stay valid JSON."""
+    return value if value is not None and value == value and abs(value) != float("inf") else None
