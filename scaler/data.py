@@ -260,7 +260,13 @@ def _to_float(x: Tensor, resolution: int) -> Tensor:
 
 
 def _load_fashion_mnist(cfg: DataConfig) -> _Raw:
-    """Search the data dir, $SCALER_DATA, Debian's directory and the cache; download as a last resort."""
+    """The data dir when given (and only there); else $SCALER_DATA, Debian's directory, the cache, a download."""
+    if cfg.data_dir:
+        files = _find_fashion_mnist(Path(cfg.data_dir))
+        if files is None:
+            names = ", ".join(f"{stem}.gz" for stem in FASHION_MNIST_FILES.values())
+            raise ScalerError(f"Fashion-MNIST not found in --data-dir {cfg.data_dir}: expected {names}")
+        return _parse_fashion_mnist(files)
     env = os.environ.get("SCALER_DATA")
     candidates = [Path(p) for p in (cfg.data_dir, env) if p]
     candidates += [DEBIAN_FASHION_MNIST_DIR, cache_dir()]
@@ -273,16 +279,15 @@ def _load_fashion_mnist(cfg: DataConfig) -> _Raw:
         try:
             _download_fashion_mnist(cache_dir())
         except Exception as err:  # no network, mirror down, disk full: all mean "not available"
-            failure = f"download failed: {type(err).__name__}: {err}"
+            failure = " ".join(f"download failed: {type(err).__name__}: {err}".split())
         else:
             files = _find_fashion_mnist(cache_dir())
             if files is not None:
                 return _parse_fashion_mnist(files)
             failure = "download produced no IDX files"
-    data_dir = cfg.data_dir if cfg.data_dir else "(not given)"
     scaler_data = env if env else "(unset)"
     raise ScalerError(
-        f"Fashion-MNIST not found: looked in --data-dir {data_dir}, $SCALER_DATA {scaler_data}, "
+        f"Fashion-MNIST not found: looked in $SCALER_DATA {scaler_data}, "
         f"{DEBIAN_FASHION_MNIST_DIR} and {cache_dir()} ({failure}); install Debian's dataset-fashion-mnist "
         f"(apt-get install dataset-fashion-mnist), or put the four IDX .gz files in a directory and pass "
         f"--data-dir or set SCALER_DATA"

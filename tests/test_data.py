@@ -102,24 +102,27 @@ def test_missing_fashion_mnist_names_every_place(tmp_path: Path, monkeypatch: py
 
     def offline(root: Path) -> None:
         calls.append(root)
-        raise OSError("network is unreachable")
+        raise OSError("network is\nunreachable")
 
     monkeypatch.setattr(data_mod, "_download_fashion_mnist", offline)
     monkeypatch.setenv("SCALER_DATA", str(tmp_path / "env-data"))
     with pytest.raises(ScalerError) as info:
-        load_data(DataConfig(data_dir=str(tmp_path / "user-data")))
+        load_data(DataConfig())
     message = str(info.value)
-    for place in (str(tmp_path / "user-data"), "$SCALER_DATA", str(tmp_path / "env-data"), str(debian)):
+    for place in ("$SCALER_DATA", str(tmp_path / "env-data"), str(debian), str(data_mod.cache_dir())):
         assert place in message
     assert "dataset-fashion-mnist" in message and "network is unreachable" in message
+    assert "\n" not in message
     assert calls == [data_mod.cache_dir()]
+
+    # A data dir the user names is the only place looked at, and it is never created.
+    with pytest.raises(ScalerError, match="not found in --data-dir .*user-data: expected train-images"):
+        load_data(DataConfig(data_dir=str(tmp_path / "user-data")))
     assert not (tmp_path / "user-data").exists()
 
     monkeypatch.delenv("SCALER_DATA")
-    with pytest.raises(ScalerError, match=r"--data-dir \(not given\), \$SCALER_DATA \(unset\).*downloads disabled"):
+    with pytest.raises(ScalerError, match=r"\$SCALER_DATA \(unset\).*downloads disabled"):
         load_data(DataConfig(download=False))
-    assert len(calls) == 1
-
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
