@@ -3,7 +3,7 @@
 Objectives (MnasNet, Tan et al. 2019; EfficientNet, Tan & Le 2019):
 - ``reward``: maximise ACC * (MACs / T) ** w with w = -0.07 (a soft compute target T);
 - ``constraint``: maximise ACC subject to MACs <= --max-macs and/or params <= --max-params
-  (Optuna's ``constraints_func``: infeasible trials are kept but ranked below feasible ones);
+  (``Trial.set_constraint``, Optuna 5's API: infeasible trials are kept but ranked below feasible ones);
 - ``pareto``: maximise ACC and minimise MACs (or latency) with NSGA-II; the result is the front.
 
 Trials carry the Spec as DSL text and its counts in user attributes; the study lives in an Optuna
@@ -191,22 +191,17 @@ def _alive(pid: int) -> bool:
 def make_sampler(cfg: SearchConfig, space: Space) -> Any:
     import optuna
 
-    constraints = _constraints if cfg.objective == "constraint" else None
     if cfg.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=cfg.seed, constraints_func=constraints, n_startup_trials=min(8, max(2, cfg.trials // 2)))
+        return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=min(8, max(2, cfg.trials // 2)))
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=cfg.seed)
     if cfg.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=cfg.seed, constraints_func=constraints, population_size=max(4, min(50, cfg.trials // 2)))
+        return optuna.samplers.NSGAIISampler(seed=cfg.seed, population_size=max(4, min(50, cfg.trials // 2)))
     grid = {name: list(p.values) for name, p in space.params().items()}
     size = math.prod(len(v) for v in grid.values())
     if size > 100_000:
         raise ScalerError(f"a grid over this space has {size:,} points; use --sampler tpe or random")
     return optuna.samplers.GridSampler(grid, seed=cfg.seed)
-
-
-def _constraints(trial: Any) -> list[float]:
-    return trial.user_attrs.get("constraint", [0.0])
 
 
 def make_pruner(cfg: SearchConfig, train_cfg: TrainConfig) -> Any:
@@ -232,8 +227,11 @@ def study_settings(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data
 
 
 def run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results: str | Path | None = None,
-               progress: bool = True, log: Callable[[str], None] = print) -> SearchResult:
-    """Run (or resume) the study, then save the best Spec and the tables under results/search/."""
+               progress: bool = True, log: Callable[[str], None] = print, storage: Any = None) -> SearchResult:
+    """Run (or resume) the study, then save the best Spec and the tables under results/search/.
+
+    ``storage``: an already opened Optuna storage (else ``cfg.storage`` or the default is opened).
+    """
     import optuna
 
     from scaler import proxies
@@ -244,7 +242,7 @@ def run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results
     space = load_space(cfg.space)
     target, target_source = (cfg.target_macs, "--target-macs") if cfg.target_macs else default_target(space, cfg, data)
     storage_url = cfg.storage or default_storage(results)
-    storage = open_storage(storage_url)
+    storage = storage or open_storage(storage_url)
     study_name = cfg.study or f"{space.name}-{cfg.objective}"
     directions = ["maximize", "minimize"] if cfg.objective == "pareto" else ["maximize"]
     settings = study_settings(space, cfg, train_cfg, data, target)
@@ -277,10 +275,11 @@ def run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results
         trial.set_user_attr("spec", spec.text())
         for key in ("params", "macs", "acts"):
             trial.set_user_attr(key, getattr(cx, key))
-        if cfg.objective == "constraint":
-            trial.set_user_attr("constraint", [
-                cx.macs - cfg.max_macs if cfg.max_macs else 0.0,
-                cx.params - cfg.max_params if cfg.max_params else 0.0])
+        if cfg.objective == "constraint":  # feasible when every value is <= 0
+            if cfg.max_macs:
+                trial.set_constraint("macs", cx.macs - cfg.max_macs)
+            if cfg.max_params:
+                trial.set_constraint("params", cx.params - cfg.max_params)
         trial.set_user_attr("proxies", proxies.score(spec, proxy_x, data.num_classes, seed=cfg.seed))
 
         def report(r: Report) -> None:
@@ -363,7 +362,7 @@ def trial_row(trial: Any) -> dict:
         "trial": trial.number, "state": trial.state.name, "value": trial.values[0] if trial.values else None,
         "val_acc": attrs.get("val_acc"), "params": attrs.get("params"), "macs": attrs.get("macs"),
         "latency_ms": attrs.get("latency_ms"), "reference": attrs.get("reference"),
-        "feasible": all(c <= 0 for c in attrs.get("constraint", [0.0])), **{
+        "feasible": all(c <= 0 for c in trial.constraints.values()), **{
             f"proxy_{k}": v for k, v in attrs.get("proxies", {}).items()},
         "spec": attrs.get("spec"),
     }
