@@ -1,0 +1,140 @@
+"""The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
+driven by Playwright, every page opened against a results/ fixture; no error element, at least one
+rendered plot per page, a screenshot of each.
+
+Needs Debian's ``chromium`` (scripts/setup.sh installs it) and the ``playwright`` package (the
+``test`` extra); Playwright never downloads a browser here, it is pointed at chromium's binary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the fixture builder, whatever the import mode
+from test_dashboard import make_results  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["Zoo", "Runs", "Search", "Scaling", "Inspect"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+CHROMIUM = shutil.which("chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the server's process: get SIGTERM if pytest itself dies (Linux), so no server outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End the server and everything it started (its own process group)."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """``streamlit run app.py`` against a fresh results fixture; yields its URL, always stopped."""
+    results = make_results(tmp_path / "results")
+    port = free_port()
+    env = dict(os.environ, SCALER_RESULTS=str(results), PYTHONUNBUFFERED="1")
+    env.pop("SCALER_STORAGE", None)
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 45
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{(tmp_path / 'streamlit.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not answer on its health endpoint within 45 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+def wait_for_app(page) -> None:
+    """Until the app's script has run to the end (Streamlit marks its root element)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=40_000)
+
+
+def test_every_page_renders_in_chromium(server: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            for name in PAGES:
+                page.goto(f"{server}/?page={name.lower()}")
+                wait_for_app(page)
+                page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+                page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
+                page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
+                assert page.locator('[data-testid="stException"]').count() == 0, name
+                assert page.locator(".js-plotly-plot").count() >= 1, name
+                assert page.get_by_role("heading", name=name).count() >= 1, name
+            # navigation by the sidebar, as a user does it
+            page.locator('[data-testid="stSidebar"]').get_by_text("Scaling", exact=True).click()
+            page.wait_for_selector("h1:has-text('Scaling')", timeout=30_000)
+            wait_for_app(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert "page=scaling" in page.url
+            assert not errors, errors
+        finally:
+            browser.close()
+    print(f"screenshots in {shots}; {time.monotonic() - started:.1f} s in the browser")
+    assert sorted(p.name for p in shots.iterdir()) == sorted(f"{n.lower()}.png" for n in PAGES)
