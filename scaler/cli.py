@@ -176,7 +176,8 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from scaler.data import load_data
-    from scaler.search import SearchConfig, run_search
+    from scaler.results import default_storage
+    from scaler.search import SearchConfig, open_storage, run_search
     from scaler.train import TrainConfig
 
     cfg = SearchConfig(
@@ -186,9 +187,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         study=args.study, storage=args.storage, seed=args.seed)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                             device=args.device, seed=args.seed, reports_per_epoch=2)
+    storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
     data = load_data(data_config(args))
     result = run_search(cfg, data, train_cfg, args.results, progress=not args.json,
-                        log=lambda m: print(m, file=sys.stderr))
+                        log=lambda m: print(m, file=sys.stderr), storage=storage)
     if args.json:
         print(json.dumps({"study": result.study_name, "storage": result.storage, "target_macs": result.target_macs,
                           "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
@@ -212,6 +214,41 @@ def cmd_search(args: argparse.Namespace) -> int:
               f"-> baseline {100 * (b['val_acc'] - ref['val_acc']):+.2f} points at {b['macs'] / ref['macs']:.2f}x the MACs")
     print(f"saved {result.out_dir / 'best.arch'}")
     return 0
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    from scaler.scaling import ScaleConfig, format_report, run_scale
+    from scaler.train import TrainConfig
+
+    cfg = ScaleConfig(
+        phi=args.phi, base=args.base, alpha=args.alpha, beta=args.beta, gamma=args.gamma, grid=args.grid,
+        step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
+        tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
+        compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
+        seed=args.seed)
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                            device=args.device, seed=args.seed)
+    result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start ``streamlit run app.py`` on the results folder and storage given (read-only)."""
+    import subprocess
+    from pathlib import Path
+
+    from scaler.results import default_storage, results_root
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.exists():
+        raise ScalerError(f"dashboard app not found at {app} (install scaler from its repository with pip -e)")
+    env = {**os.environ, "SCALER_RESULTS": str(results_root(args.results).resolve()),
+           "SCALER_STORAGE": args.storage or default_storage(args.results)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(args.port), "--server.address", args.address, "--browser.gatherUsageStats", "false"]
+    print(f"scaler dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    return subprocess.call(cmd, env=env)
 
 
 def _num(v: object) -> str:
@@ -277,6 +314,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(search, epochs=2)
     search.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     search.set_defaults(func=cmd_search)
+
+    scale = sub.add_parser("scale", help="compound scaling: alpha/beta/gamma grid at phi=1, the model at --phi, laws")
+    scale.add_argument("--phi", type=float, help="compound coefficient of the model to generate (any real >= 0)")
+    scale.add_argument("--base", help="latest (the latest search's best), a zoo name or a DSL file "
+                                      "(default: latest if a search exists, else efficientnet-b0)")
+    for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
+        scale.add_argument(f"--{name}", type=positive_float, help=f"{what} coefficient (all three skip the grid)")
+    scale.add_argument("--grid", action="store_true", help="run (or resume) the grid search even if coefficients exist")
+    scale.add_argument("--step", type=positive_float, help="grid step (default 0.05)")
+    for name in ("alpha", "beta", "gamma"):
+        scale.add_argument(f"--{name}-range", metavar="LO:HI", help=f"grid range of {name} (default 1.0:2.0)")
+    scale.add_argument("--tol", type=float, help="keep |alpha*beta^2*gamma^2 - 2| <= TOL (default 0.05)")
+    scale.add_argument("--macs-tol", type=float, help="and counted MACs within this fraction of 2x (default 0.075)")
+    scale.add_argument("--width", type=positive_float, help="proxy width of trained models (default: the search's, 0.5)")
+    scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
+    scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")
+    scale.add_argument("--compare", action="store_true", help="depth/width/resolution/compound at matched MACs + laws")
+    scale.add_argument("--ratios", default="2,4,8", help="MAC ratios of --compare (default 2,4,8)")
+    scale.add_argument("--bootstrap", type=int, default=200, help="bootstrap samples of the law fits (default 200)")
+    scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
+    scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
+    add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)")
+    scale.set_defaults(train_size=10000)
+    add_train_arguments(scale, epochs=2)
+    scale.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    scale.set_defaults(func=cmd_scale)
     return parser
 
 
