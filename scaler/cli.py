@@ -108,6 +108,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """A model to work on: zoo name or DSL file, optionally widened or deepened."""
+    parser.add_argument("target", help="a zoo name (efficientnet-b0) or a DSL file")
+    parser.add_argument("--model", help="which model of a DSL file that defines several (default: the last)")
+    parser.add_argument("--width", type=positive_float, default=1.0, help="width multiplier")
+    parser.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
+
+
 def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str) -> None:
     """Flags that choose and cut the data set (shared by train, search and scale)."""
     parser.add_argument("--data", default="fashion-mnist",
@@ -269,20 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.set_defaults(func=cmd_zoo)
 
     inspect = sub.add_parser("inspect", help="one model's params, MACs and activations per stage")
-    inspect.add_argument("target", help="a zoo name (efficientnet-b0) or a DSL file")
-    inspect.add_argument("--model", help="which model of a DSL file that defines several (default: the last)")
-    inspect.add_argument("--width", type=positive_float, default=1.0, help="width multiplier")
-    inspect.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
+    add_target_arguments(inspect)
     inspect.add_argument("--resolution", type=positive_int, help="input resolution in pixels")
     inspect.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
     inspect.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     inspect.set_defaults(func=cmd_inspect)
 
     train = sub.add_parser("train", help="train one architecture (zoo name or DSL file)")
-    train.add_argument("target", help="a zoo name (efficientnet-b0) or a DSL file")
-    train.add_argument("--model", help="which model of a DSL file that defines several (default: the last)")
-    train.add_argument("--width", type=positive_float, default=1.0, help="width multiplier")
-    train.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
+    add_target_arguments(train)
     add_data_arguments(train, "input resolution (default: the data set's own)")
     add_train_arguments(train, epochs=10)
     train.add_argument("--ema", type=float, help="keep an EMA of the weights with this decay (e.g. 0.999)")

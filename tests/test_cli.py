@@ -9,21 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from scaler.cli import main
 from scaler.zoo import get_model
 
 
-def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_zoo_json_lists_every_fixed_model_with_counts(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "zoo", "--json")
+def test_zoo_json_lists_every_fixed_model_with_counts(cli) -> None:
+    code, out, _ = cli("zoo", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0
     assert rows["resnet50"]["params"] == 25_557_032
@@ -32,15 +22,15 @@ def test_zoo_json_lists_every_fixed_model_with_counts(capsys: pytest.CaptureFixt
     assert "mbconv" not in rows  # a search space, not a model
 
 
-def test_zoo_family_filter_and_table(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "zoo", "--family", "densenet")
+def test_zoo_family_filter_and_table(cli) -> None:
+    code, out, _ = cli("zoo", "--family", "densenet")
     assert code == 0
     assert "densenet264" in out and "resnet50" not in out
     assert "multiply-adds" in out
 
 
-def test_inspect_breaks_down_by_stage(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "inspect", "efficientnet-b0", "--json")
+def test_inspect_breaks_down_by_stage(cli) -> None:
+    code, out, _ = cli("inspect", "efficientnet-b0", "--json")
     data = json.loads(out)
     assert code == 0
     assert data["params"] == sum(layer["params"] for layer in data["layers"]) == 5_288_548
@@ -48,10 +38,10 @@ def test_inspect_breaks_down_by_stage(capsys: pytest.CaptureFixture) -> None:
     assert data["layers"][1]["output"] == "16x112x112"
 
 
-def test_inspect_scales_and_reads_files_that_extend_the_zoo(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+def test_inspect_scales_and_reads_files_that_extend_the_zoo(cli, tmp_path: Path) -> None:
     path = tmp_path / "mine.arch"
     path.write_text("model tiny extends efficientnet-b0\n  width 0.5\n  depth 0.5\n")
-    code, out, _ = run(capsys, "inspect", str(path), "--resolution", "32", "--json")
+    code, out, _ = cli("inspect", str(path), "--resolution", "32", "--json")
     data = json.loads(out)
     assert code == 0
     assert (data["name"], data["resolution"], data["width"]) == ("tiny", 32, 0.5)
@@ -68,18 +58,18 @@ def test_inspect_scales_and_reads_files_that_extend_the_zoo(capsys: pytest.Captu
     (["inspect", "resnet50", "--resolution", "abc"], "expected a whole number"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture, argv: list[str], phrase: str) -> None:
-    code, out, err = run(capsys, *argv)
+def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], phrase: str) -> None:
+    code, out, err = cli(*argv)
     assert code == 2
     assert phrase in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and out == ""
 
 
-def test_malformed_file_names_file_line_col(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+def test_malformed_file_names_file_line_col(cli, tmp_path: Path) -> None:
     path = tmp_path / "bad.arch"
     path.write_text("model x\n  stem conv c32 q7\n  head fc\n")
-    code, _, err = run(capsys, "inspect", str(path))
+    code, _, err = cli("inspect", str(path))
     assert code == 2
     assert f"{path}:2:17: unknown option 'q' for conv" in err
 

@@ -9,24 +9,14 @@ import pytest
 import torch
 
 from scaler.build import build
-from scaler.cli import main
 from scaler.dsl import parse_spec
 from scaler.results import load_runs
 
 SYNTH = "synthetic:classes=4,size=600,test_size=64,resolution=16"
 
 
-def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_train_writes_a_run_that_rebuilds(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "train", "plain-cnn", "--data", SYNTH, "--val-size", "128", "--epochs", "2",
+def test_train_writes_a_run_that_rebuilds(cli, tmp_path: Path) -> None:
+    code, out, _ = cli("train", "plain-cnn", "--data", SYNTH, "--val-size", "128", "--epochs", "2",
                        "--batch-size", "64", "--device", "cpu", "--results", str(tmp_path), "--json")
     record = json.loads(out)
     assert code == 0 and record["status"] == "ok"
@@ -43,18 +33,18 @@ def test_train_writes_a_run_that_rebuilds(capsys: pytest.CaptureFixture, tmp_pat
     assert not list(tmp_path.glob("runs/.*"))  # no temporary folder left behind
 
 
-def test_same_seed_same_metrics(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+def test_same_seed_same_metrics(cli, tmp_path: Path) -> None:
     argv = ["train", "plain-cnn", "--data", SYNTH, "--val-size", "128", "--epochs", "1", "--batch-size", "64",
             "--device", "cpu", "--no-save", "--json", "--seed", "3"]
-    first, second = (json.loads(run(capsys, *argv)[1]) for _ in range(2))
+    first, second = (json.loads(cli(*argv)[1]) for _ in range(2))
     def metrics(record: dict) -> list[tuple]:
         return [(h["train_loss"], h["val_loss"], h["val_acc"]) for h in record["history"]]
 
     assert metrics(first) == metrics(second) and first["test_acc"] == second["test_acc"]
 
 
-def test_diverging_run_reports_a_status(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    code, out, err = run(capsys, "train", "plain-cnn", "--data", SYNTH, "--val-size", "128", "--epochs", "1",
+def test_diverging_run_reports_a_status(cli, tmp_path: Path) -> None:
+    code, out, err = cli("train", "plain-cnn", "--data", SYNTH, "--val-size", "128", "--epochs", "1",
                          "--batch-size", "64", "--device", "cpu", "--lr", "1e9", "--results", str(tmp_path))
     assert code == 1
     assert "diverged" in out and "Traceback" not in err
@@ -67,14 +57,14 @@ def test_diverging_run_reports_a_status(capsys: pytest.CaptureFixture, tmp_path:
     (["train", "plain-cnn", "--device", "tpu"], "bad device 'tpu'"),
     (["train", "no-such-net"], "unknown model 'no-such-net'"),
 ])
-def test_bad_input_exits_2(capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_bad_input_exits_2(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            argv: list[str], phrase: str) -> None:
     import scaler.data
 
     monkeypatch.setattr(scaler.data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "absent")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SCALER_DATA", raising=False)
-    code, out, err = run(capsys, *argv, "--results", str(tmp_path))
+    code, out, err = cli(*argv, "--results", str(tmp_path))
     assert code == 2, err
     assert phrase in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
