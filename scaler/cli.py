@@ -124,7 +124,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str) ->
     parser.add_argument("--train-size", type=positive_int, help="train on this many images (default: all)")
     parser.add_argument("--val-size", type=positive_int, default=5000, help="validation images carved from train")
     parser.add_argument("--resolution", type=positive_int, help=resolution_help)
-    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
+    parser.add_argument("--device", default="auto",
+                        help="auto (cuda if available), cpu, cuda, cuda:N (e.g. one search worker per GPU)")
     parser.add_argument("--seed", type=int, default=0, help="seed for data split, init and order")
     parser.add_argument("--results", help="results folder (default: $SCALER_RESULTS or ./results)")
 
@@ -150,6 +151,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                       device=args.device, seed=args.seed, ema=args.ema)
     data_cfg = data_config(args)
+    if not args.no_save:
+        from scaler.results import check_writable
+
+        check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     data = load_data(data_cfg)
     ctx = distributed_context()
     record, model = fit(spec, data, cfg, progress=not args.json and ctx.is_main, evaluate_test=True)
@@ -183,11 +188,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    import signal
+
     from scaler.data import load_data
-    from scaler.results import default_storage
-    from scaler.search import SearchConfig, open_storage, run_search
+    from scaler.results import check_writable, default_storage
+    from scaler.search import SearchConfig, SearchInterrupted, open_storage, run_search
     from scaler.train import TrainConfig
 
+    args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = SearchConfig(
         space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
@@ -195,14 +203,54 @@ def cmd_search(args: argparse.Namespace) -> int:
         study=args.study, storage=args.storage, seed=args.seed)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                             device=args.device, seed=args.seed, reports_per_epoch=2)
+    check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
     data = load_data(data_config(args))
-    result = run_search(cfg, data, train_cfg, args.results, progress=not args.json,
-                        log=lambda m: print(m, file=sys.stderr), storage=storage)
+    with _sigterm_as_interrupt() as caught:
+        try:
+            result = run_search(cfg, data, train_cfg, args.results, progress=not args.json,
+                                log=lambda m: print(m, file=sys.stderr), storage=storage)
+        except SearchInterrupted as stop:
+            s = stop.result.stats
+            print(f"scaler: interrupted: {s['finished']}/{s['budget']} trials finished"
+                  + (f", trial {stop.requeued} failed and queued again" if stop.requeued is not None else "")
+                  + "; the same command resumes the study", file=sys.stderr)
+            show_search(stop.result, cfg, args)
+            return 128 + caught.get("signum", int(signal.SIGINT))
+    return show_search(result, cfg, args)
+
+
+class _sigterm_as_interrupt:
+    """While a search runs, SIGTERM (``kill``, a batch scheduler's stop) ends it like Ctrl-C: the trial in
+    flight is failed and queued again, a summary is printed. The context value records the signal."""
+
+    def __enter__(self) -> dict:
+        import signal
+        import threading
+
+        self.caught: dict = {}
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            def stop(signum: int, frame: object) -> None:
+                self.caught["signum"] = signum
+                raise KeyboardInterrupt
+
+            self.previous = signal.signal(signal.SIGTERM, stop)
+        return self.caught
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
+    """Print a search's summary: top trials, Pareto front, baseline (or JSON with --json)."""
     if args.json:
         print(json.dumps({"study": result.study_name, "storage": result.storage, "target_macs": result.target_macs,
                           "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
-                          "trials": result.rows, "out_dir": str(result.out_dir)}, indent=1))
+                          "trials": result.rows, "stats": result.stats, "out_dir": str(result.out_dir)}, indent=1))
         return 0
     columns = [("trial", "trial", _plain), ("value", "objective", _num), ("val_acc", "val acc", _num),
                ("params", "params", _si), ("macs", "MACs", _si), ("latency_ms", "ms/img", _ms), ("reference", "note", _plain)]
@@ -225,9 +273,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
+    from scaler.results import check_writable
     from scaler.scaling import ScaleConfig, format_report, run_scale
     from scaler.train import TrainConfig
 
+    args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = ScaleConfig(
         phi=args.phi, base=args.base, alpha=args.alpha, beta=args.beta, gamma=args.gamma, grid=args.grid,
         step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
@@ -236,6 +286,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
         seed=args.seed)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                             device=args.device, seed=args.seed)
+    check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
     return 0
@@ -252,10 +303,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if not app.exists():
         raise ScalerError(f"dashboard app not found at {app} (install scaler from its repository with pip -e)")
     env = {**os.environ, "SCALER_RESULTS": str(results_root(args.results).resolve()),
-           "SCALER_STORAGE": args.storage or default_storage(args.results)}
+           "SCALER_STORAGE": args.storage or os.environ.get("SCALER_STORAGE") or default_storage(args.results)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.port", str(args.port), "--server.address", args.address, "--browser.gatherUsageStats", "false"]
-    print(f"scaler dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    from scaler.dashboard.data import redact_url
+
+    print(f"scaler dashboard on http://{args.address}:{args.port}, storage {redact_url(env['SCALER_STORAGE'])} "
+          f"(Ctrl-C stops it)", file=sys.stderr)
     return subprocess.call(cmd, env=env)
 
 
@@ -299,8 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "pareto: ACC vs MACs (NSGA-II)")
     search.add_argument("--target-macs", type=float, help="T of the reward (default: B0's MACs at search fidelity)")
     search.add_argument("--w", type=float, default=-0.07, help="reward exponent (default -0.07)")
-    search.add_argument("--max-macs", type=float, help="hard MACs limit for --objective constraint")
-    search.add_argument("--max-params", type=float, help="hard parameter limit for --objective constraint")
+    search.add_argument("--max-macs", type=float, help="MACs limit: the constraint of --objective constraint; with "
+                                                        "reward/pareto a guard (bigger candidates are pruned unbuilt)")
+    search.add_argument("--max-params", type=float, help="parameter limit: the constraint of --objective constraint; "
+                                                          "with reward/pareto a guard, like --max-macs")
     search.add_argument("--pareto-metric", choices=("macs", "latency"), default="macs")
     search.add_argument("--sampler", choices=("tpe", "random", "nsga2", "grid"), default="tpe")
     search.add_argument("--pruner", choices=("hyperband", "median", "none"), default="hyperband")
@@ -310,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--prefilter", type=int, default=0, help="score K random candidates by a zero-cost proxy, train the best first")
     search.add_argument("--proxy", choices=("synflow", "naswot", "params"), default="synflow")
     search.add_argument("--study", help="study name (resumes when it exists)")
-    search.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
+    search.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db for many workers "
+                                          "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
     add_data_arguments(search, "search resolution (default: the data set's own)")
     search.set_defaults(train_size=10000)
     add_train_arguments(search, epochs=2)
@@ -342,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(scale, epochs=2)
     scale.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     scale.set_defaults(func=cmd_scale)
+
+    dashboard = sub.add_parser("dashboard", help="the Streamlit dashboard on results/ and a storage (reads only)")
+    dashboard.add_argument("--storage", help="Optuna storage URL, e.g. the workers' PostgreSQL "
+                                             "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
+    dashboard.add_argument("--results", help="results folder (default: $SCALER_RESULTS or ./results)")
+    dashboard.add_argument("--port", type=positive_int, default=8501)
+    dashboard.add_argument("--address", default="127.0.0.1", help="listen address (default: loopback only)")
+    dashboard.set_defaults(func=cmd_dashboard)
     return parser
 
 
@@ -350,7 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ScalerError as exc:
-        print(f"scaler: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if getattr(args, "storage", None):  # never print a storage password, whoever wrote the message
+            from scaler.search import redact
+
+            message = redact(message, args.storage)
+        print(f"scaler: error: {message}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()

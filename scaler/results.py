@@ -52,6 +52,25 @@ def _failed(path: Path, exc: OSError) -> RunFailedError:
     return RunFailedError(f"cannot write {path}: {exc.strerror or exc}")
 
 
+def check_writable(root: str | Path | None = None) -> Path:
+    """The results folder, created if needed, after writing and removing a probe file in it; a
+    read-only, full or missing-parent folder (or a file in its place) is a ``RunFailedError`` (exit 1)
+    before any work starts."""
+    folder = results_root(root)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
+        try:
+            os.write(fd, b"\n" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise RunFailedError(f"cannot write to the results folder {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)

@@ -8,6 +8,9 @@ need_apt=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 # Debian's chromium: the dashboard's real-browser test drives it with Playwright (tests/test_dashboard_browser.py).
 command -v chromium >/dev/null || need_apt+=(chromium)
+# Debian's PostgreSQL server: the multi-worker tests (tests/test_workers.py) and benchmarks/workers.py start a
+# private throwaway cluster on loopback from its binaries (/usr/lib/postgresql/*/bin); its default cluster is not used.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} from Debian's packages"

@@ -1,0 +1,1280 @@
+"""Compound scaling and scaling laws (EfficientNet, Tan & Le 2019, sections 3.3 and 4).
+
+The second step of EfficientNet, on the user's baseline and data:
+
+1. **Grid search at phi = 1.** Candidate coefficients (alpha, beta, gamma) on a grid (default step
+   0.05 from 1.0) are kept when ``|alpha * beta^2 * gamma^2 - 2| <= tol`` *and* the scaled Spec's
+   counted MACs (after channel and repeat rounding, at the training resolution) are within
+   ``macs_tol`` of twice the base's. Candidates that round to the same network are trained once.
+   Each is trained at the search's fidelity as one trial of an Optuna study (``GridSampler`` over one
+   categorical ``point``; alpha/beta/gamma in user attributes) in the search's storage, so the grid
+   resumes after an interrupt and can be shared by several workers. The winner is stored with its
+   base (``results/scale/<base>/coefficients.json``) and reused by later calls.
+2. **Generation.** The Spec at any real ``phi >= 0``: depth ``alpha^phi``, width ``beta^phi``,
+   resolution ``round(base_res * gamma^phi)``; the ladder phi = 1..7 (``derived``) next to the
+   published B1..B8 and L2 coefficients applied to the same base (``published``), each with
+   params, MACs, activations and its MAC ratio to the base against the ideal
+   ``(alpha * beta^2 * gamma^2)^phi``.
+3. **Scaling laws.** At matched MAC ratios (2x, 4x, 8x) the base scaled by depth only, width only,
+   resolution only (each multiplier found by bisection on the counted MACs) and compound (phi found
+   likewise); each is trained, and per strategy ``error = a * MACs^-b + c`` is fitted by least
+   squares (variable projection: linear in a and c for a given b, golden-section search over b) with
+   a parametric bootstrap for the uncertainty band, then extrapolated to the next rungs.
+
+Every model is counted at two sizes: *nominal* (the base's own width and resolution, e.g. 224 px,
+3 input channels and 1000 classes like ``scaler zoo``: the ladder) and *fidelity* (times the proxy
+width, at the training resolution and the data's channels and classes: what is trained). MACs are
+multiply-adds throughout.
+
+Files under ``results/scale/<base>/`` (each written atomically): ``grid.csv`` (alpha, beta, gamma,
+val_acc, macs, params), ``coefficients.json``, ``ladder.csv`` (label, name, phi, width, depth,
+resolution, params, macs, mac_ratio), ``models/*.arch``, ``compare.csv`` (strategy, mac_ratio, macs,
+val_acc), ``fits.json`` ({strategy: {a, b, c, a_std, b_std, c_std}}), ``compare.json`` (the full
+comparison table and predictions) and ``summary.json`` (what the last call printed, as JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from scaler.complexity import complexity
+from scaler.data import DataConfig, Dataset
+from scaler.dsl import Space, Spec, parse_text
+from scaler.errors import RunFailedError, ScalerError
+from scaler.train import TrainConfig
+
+PAPER_BASE = "efficientnet-b0"
+PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
+"""alpha, beta, gamma of the paper (section 3.3) for EfficientNet-B0."""
+STRATEGIES = ("depth", "width", "resolution", "compound")
+PUBLISHED_RESOLUTION = 224
+"""The resolution the published coefficients are relative to (B0's)."""
+
+GRID_COLUMNS = ("alpha", "beta", "gamma", "val_acc", "macs", "params")
+LADDER_COLUMNS = ("label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio")
+COMPARE_COLUMNS = ("strategy", "mac_ratio", "macs", "val_acc")
+
+DEFAULT_STEP = 0.05
+DEFAULT_RANGE = (1.0, 2.0)
+DEFAULT_TOL = 0.05
+DEFAULT_MACS_TOL = 0.075
+DEFAULT_RATIOS = (2.0, 4.0, 8.0)
+DEFAULT_PROXY_WIDTH = 0.5
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def parse_range(text: str | Sequence[float], what: str) -> tuple[float, float]:
+    """``"1.0:2.0"`` (or a pair) -> (lo, hi) with 0 < lo <= hi."""
+    if isinstance(text, str):
+        lo_text, sep, hi_text = text.partition(":")
+        try:
+            lo, hi = float(lo_text), float(hi_text if sep else lo_text)
+        except ValueError:
+            raise ScalerError(f"{what} must be LO:HI (e.g. 1.0:2.0), got {text!r}") from None
+    else:
+        lo, hi = (float(v) for v in text)
+    if not (0 < lo <= hi < math.inf):
+        raise ScalerError(f"{what} must be LO:HI with 0 < LO <= HI, got {lo:g}:{hi:g}")
+    return lo, hi
+
+
+def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
+    """``"2,4,8"`` -> (2.0, 4.0, 8.0); every ratio must be > 1."""
+    try:
+        values = [float(v) for v in (text.split(",") if isinstance(text, str) else text) if str(v).strip()]
+    except ValueError:
+        raise ScalerError(f"--ratios must be numbers separated by commas (e.g. 2,4,8), got {text!r}") from None
+    if not values or any(not (1 < v < math.inf) for v in values):
+        raise ScalerError(f"--ratios must be MAC ratios above 1 (e.g. 2,4,8), got {text!r}")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid."""
+
+    phi: float | None = None
+    base: str | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    gamma: float | None = None
+    grid: bool = False
+    step: float | None = None
+    alpha_range: Any = None
+    beta_range: Any = None
+    gamma_range: Any = None
+    tol: float | None = None
+    macs_tol: float | None = None
+    width: float | None = None
+    ladder: bool = False
+    train: bool = False
+    compare: bool = False
+    ratios: Any = DEFAULT_RATIOS
+    bootstrap: int = 200
+    study: str | None = None
+    storage: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.phi is not None and not (0 <= self.phi < math.inf):
+            raise ScalerError(f"--phi must be a number >= 0, got {self.phi:g}")
+        given = [v is not None for v in (self.alpha, self.beta, self.gamma)]
+        if any(given) and not all(given):
+            raise ScalerError("give --alpha, --beta and --gamma together (or none of them to use the grid search)")
+        for name in ("alpha", "beta", "gamma", "width"):
+            value = getattr(self, name)
+            if value is not None and not (0 < value < math.inf):
+                raise ScalerError(f"--{name} must be positive, got {value:g}")
+        if self.step is not None and not (0 < self.step < math.inf):
+            raise ScalerError(f"--step must be positive, got {self.step:g}")
+        for name in ("tol", "macs_tol"):
+            value = getattr(self, name)
+            if value is not None and not (0 <= value < math.inf):
+                raise ScalerError(f"--{name.replace('_', '-')} must be >= 0, got {value:g}")
+        for name in ("alpha_range", "beta_range", "gamma_range"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, parse_range(value, f"--{name.replace('_', '-')}"))
+        object.__setattr__(self, "ratios", parse_ratios(self.ratios))
+        if self.bootstrap < 0:
+            raise ScalerError(f"--bootstrap must be >= 0, got {self.bootstrap}")
+
+    @property
+    def explicit_coefficients(self) -> bool:
+        return self.alpha is not None
+
+    @property
+    def grid_requested(self) -> bool:
+        """--grid, or any grid setting given explicitly."""
+        return self.grid or any(getattr(self, k) is not None for k in
+                                ("step", "alpha_range", "beta_range", "gamma_range", "tol", "macs_tol"))
+
+    def grid_settings(self) -> dict:
+        return {
+            "step": self.step or DEFAULT_STEP,
+            "ranges": [self.alpha_range or DEFAULT_RANGE, self.beta_range or DEFAULT_RANGE,
+                       self.gamma_range or DEFAULT_RANGE],
+            "tol": DEFAULT_TOL if self.tol is None else self.tol,
+            "macs_tol": DEFAULT_MACS_TOL if self.macs_tol is None else self.macs_tol,
+        }
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """alpha (depth), beta (width), gamma (resolution) and where they come from."""
+
+    alpha: float
+    beta: float
+    gamma: float
+    source: str = "flags"
+    detail: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def product(self) -> float:
+        """alpha * beta^2 * gamma^2: the MACs factor per unit of phi."""
+        return self.alpha * self.beta ** 2 * self.gamma ** 2
+
+    def multipliers(self, phi: float) -> tuple[float, float, float]:
+        """(depth, width, resolution) multipliers at ``phi``."""
+        return _r(self.alpha ** phi), _r(self.beta ** phi), _r(self.gamma ** phi)
+
+    def as_dict(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "product": self.product,
+                "source": self.source, **self.detail}
+
+
+def _r(x: float) -> float:
+    """Drop float noise (1.1 * 1.1 = 1.2100000000000002) so that ceil(depth * r) is not off by one."""
+    return float(f"{x:.12g}")
+
+
+# --- the base --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """The Spec being scaled at its nominal size, with where it came from."""
+
+    spec: Spec
+    key: str
+    source: str
+    how: str
+    path: str | None = None
+    search_width: float | None = None
+    search_resolution: int | None = None
+
+
+def base_key(name: str) -> str:
+    """A folder-safe name for a base (``results/scale/<key>/``)."""
+    return re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-") or "base"
+
+
+def resolve_base(base: str | None, results: str | Path | None = None, storage: str | None = None) -> Base:
+    """``None`` (latest search, else efficientnet-b0), ``latest``, a zoo name or a DSL file -> Base.
+
+    A search's ``best.arch`` holds the model at search fidelity (proxy width, search resolution); with the
+    search's settings from the storage it is returned at its nominal size (the space's width and
+    resolution), and the search's proxy width and resolution become the default fidelity.
+    """
+    from scaler.search import latest_best
+    from scaler.zoo import get_model, load_target
+
+    if base is None or base == "latest":
+        try:
+            path = latest_best(results)
+        except ScalerError:
+            if base == "latest":
+                raise
+            spec = get_model(PAPER_BASE)
+            assert isinstance(spec, Spec)
+            return Base(spec, PAPER_BASE, "default", f"{PAPER_BASE} (default: no search result yet)")
+        how = "the latest search's best model" + (" (default)" if base is None else "")
+        return _from_search(path, storage, results, "latest", how)
+    model = load_target(base)
+    if isinstance(model, Space):
+        params = list(model.params())
+        raise ScalerError(f"base {base!r} is a search space ({len(params)} open choices), not a fixed model: "
+                          f"search it first ('scaler search --space {base}') or pass a model")
+    assert isinstance(model, Spec)
+    path = Path(base)
+    if path.name == "best.arch" and path.exists():
+        return _from_search(path, storage, results, "file", f"search result {path}")
+    if path.suffix == ".arch" or path.exists():
+        return Base(model, base_key(model.name), "file", f"{model.name} from {path}", path=str(path))
+    return Base(model, base_key(model.name), "zoo", f"zoo model {model.name}")
+
+
+def _from_search(path: Path, storage: str | None, results: str | Path | None, source: str, how: str) -> Base:
+    from scaler.zoo import load_spec
+
+    spec = load_spec(str(path))
+    settings = search_settings(path.parent.name, storage, results)
+    if settings is None:
+        return Base(spec, base_key(spec.name), source,
+                    f"{how}: {spec.name} as saved (search settings not found in the storage)", str(path),
+                    search_width=1.0, search_resolution=spec.resolution)
+    width = float(settings.get("width", 1.0))
+    try:
+        space = next(iter(parse_text(settings["space"]).values()))
+        nominal_width, nominal_res = space.width, space.resolution
+    except (ScalerError, KeyError, StopIteration):
+        nominal_width, nominal_res = spec.width / width, spec.resolution
+    if not isinstance(nominal_width, (int, float)) or abs(nominal_width * width - spec.width) > 1e-9:
+        nominal_width = _r(spec.width / width)
+    if not isinstance(nominal_res, int):
+        nominal_res = spec.resolution
+    nominal = dataclasses.replace(spec, width=nominal_width, resolution=nominal_res)
+    return Base(nominal, base_key(spec.name), source, f"{how}: {spec.name} ({path})", str(path),
+                search_width=width, search_resolution=settings.get("resolution"))
+
+
+def search_settings(study: str, storage: str | None, results: str | Path | None) -> dict | None:
+    """The settings a search study recorded (proxy width, resolution, space text), or None."""
+    from scaler.results import default_storage
+    from scaler.search import open_storage
+
+    url = storage or default_storage(results)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return None
+    try:
+        rdb = open_storage(url, heartbeat=None)
+        return rdb.get_study_user_attrs(rdb.get_study_id_from_name(study)).get("settings")
+    except Exception:  # a missing study or an unreadable storage: no settings
+        return None
+
+
+# --- growing Specs ---------------------------------------------------------------------------
+
+
+def grow(spec: Spec, depth: float = 1.0, width: float = 1.0, resolution: float = 1.0, name: str | None = None,
+         dropout: float | None = None) -> Spec:
+    """``spec`` with depth and width multiplied and its resolution times ``resolution`` (rounded)."""
+    out = spec.scale(depth=depth, width=width, resolution=max(1, round(spec.resolution * resolution)), name=name)
+    changes: dict[str, Any] = {"depth": _r(out.depth), "width": _r(out.width)}
+    if dropout is not None:
+        changes["dropout"] = dropout
+    return dataclasses.replace(out, **changes)
+
+
+def at_phi(base: Spec, coefficients: Coefficients, phi: float, name: str | None = None) -> Spec:
+    """The compound-scaled Spec: depth alpha^phi, width beta^phi, resolution round(res * gamma^phi)."""
+    if not (0 <= phi < math.inf):
+        raise ScalerError(f"phi must be a number >= 0, got {phi:g}")
+    d, w, r = coefficients.multipliers(phi)
+    return grow(base, d, w, r, name=name)
+
+
+def phi_name(key: str, phi: float) -> str:
+    return f"{key}-phi{_r(phi):g}"
+
+
+def published_coefficients() -> list[dict]:
+    """The published B1..B8 and L2 coefficients (width, depth, resolution, dropout), B0 excluded."""
+    from scaler.zoo import REFERENCE_DIR
+
+    rows = []
+    with open(REFERENCE_DIR / "efficientnet_coefficients.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["model"] == PAPER_BASE:
+                continue
+            suffix = row["model"].rpartition("-")[2]
+            rows.append({"model": row["model"], "suffix": suffix, "width": float(row["width"]),
+                         "depth": float(row["depth"]), "resolution": int(row["resolution"]),
+                         "dropout": float(row["dropout"]),
+                         "phi": float(suffix[1:]) if suffix[:1] == "b" and suffix[1:].isdigit() else None})
+    return rows
+
+
+def published_spec(base: Spec, row: dict, name: str | None = None) -> Spec:
+    """A published coefficient set applied to ``base`` (resolution ratio res / 224)."""
+    return grow(base, row["depth"], row["width"], row["resolution"] / PUBLISHED_RESOLUTION, name=name,
+                dropout=row["dropout"])
+
+
+def count(spec: Spec, in_channels: int = 3, num_classes: int = 1000) -> Any:
+    return complexity(spec, in_channels=in_channels, num_classes=num_classes)
+
+
+def ladder(base: Spec, coefficients: Coefficients, phis: Iterable[float] = range(1, 8), key: str | None = None,
+           published: bool = True) -> list[dict]:
+    """The base, the derived rungs at ``phis`` and the published B1..L2 on the same base, counted nominally.
+
+    Each row: label (base / derived / published), name, phi, width, depth, resolution (the multipliers
+    and the pixels), params, macs, acts, mac_ratio (to the base), expected_ratio ((alpha*beta^2*gamma^2)^phi
+    for derived rows, depth * width^2 * (res/224)^2 for published ones) and the Spec.
+    """
+    key = key or base_key(base.name)
+    base_cx = count(base)
+
+    def row(label: str, phi: float | None, spec: Spec, depth: float, width: float, expected: float) -> dict:
+        cx = count(spec)
+        return {"label": label, "name": spec.name, "phi": phi, "width": width, "depth": depth,
+                "resolution": spec.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
+                "mac_ratio": cx.macs / base_cx.macs, "expected_ratio": expected, "spec": spec}
+
+    rows = [row("base", 0.0, dataclasses.replace(base, name=key), 1.0, 1.0, 1.0)]
+    for phi in sorted(set(float(p) for p in phis)):
+        d, w, _ = coefficients.multipliers(phi)
+        rows.append(row("derived", phi, at_phi(base, coefficients, phi, phi_name(key, phi)), d, w,
+                        coefficients.product ** phi))
+    if published:
+        for p in published_coefficients():
+            spec = published_spec(base, p, f"{key}-published-{p['suffix']}")
+            rows.append(row("published", p["phi"], spec, p["depth"], p["width"],
+                            p["depth"] * p["width"] ** 2 * (p["resolution"] / PUBLISHED_RESOLUTION) ** 2))
+    return rows
+
+
+# --- grid candidates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One kept (alpha, beta, gamma) with its Spec at fidelity and that Spec's counts."""
+
+    alpha: float
+    beta: float
+    gamma: float
+    spec: Spec
+    macs: int
+    params: int
+    acts: int
+    mac_ratio: float
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def product(self) -> float:
+        return self.alpha * self.beta ** 2 * self.gamma ** 2
+
+    @property
+    def label(self) -> str:
+        return f"{self.alpha:g},{self.beta:g},{self.gamma:g}"
+
+    @property
+    def coefficients(self) -> Coefficients:
+        return Coefficients(self.alpha, self.beta, self.gamma, "grid")
+
+
+def grid_values(lo: float, hi: float, step: float) -> list[float]:
+    """lo, lo + step, ... up to hi (inclusive, float noise removed)."""
+    n = int(math.floor((hi - lo) / step + 1e-9))
+    return [_r(lo + i * step) for i in range(n + 1)]
+
+
+def grid_candidates(base_fid: Spec, step: float = DEFAULT_STEP, ranges: Sequence[Sequence[float]] = (DEFAULT_RANGE,) * 3,
+                    tol: float = DEFAULT_TOL, macs_tol: float = DEFAULT_MACS_TOL, in_channels: int = 3,
+                    num_classes: int = 1000, key: str | None = None) -> list[GridPoint]:
+    """The grid points kept at phi = 1, one per distinct network (aliases: the others that round to it).
+
+    Kept: ``|alpha*beta^2*gamma^2 - 2| <= tol`` and counted MACs within ``macs_tol`` (relative) of 2x
+    ``base_fid``'s. Of candidates giving the same network, the one with the product closest to 2 stands
+    for the others. Raises ScalerError when nothing is kept.
+    """
+    key = key or base_key(base_fid.name)
+    m0 = count(base_fid, in_channels, num_classes).macs
+    axes = [grid_values(lo, hi, step) for lo, hi in ranges]
+    total = math.prod(len(a) for a in axes)
+    by_product = 0
+    closest: tuple[float, float, float, float] | None = None
+    groups: dict[str, list[GridPoint]] = {}
+    for a, b, g in itertools.product(*axes):
+        if abs(a * b * b * g * g - 2) > tol + 1e-12:
+            continue
+        by_product += 1
+        spec = grow(base_fid, a, b, g, name=f"{key}-grid-a{a:g}-b{b:g}-g{g:g}")
+        cx = count(spec, in_channels, num_classes)
+        ratio = cx.macs / m0
+        if closest is None or abs(ratio / 2 - 1) < abs(closest[3] / 2 - 1):
+            closest = (a, b, g, ratio)
+        if abs(ratio / 2 - 1) > macs_tol + 1e-12:
+            continue
+        point = GridPoint(a, b, g, spec, cx.macs, cx.params, cx.acts, ratio)
+        groups.setdefault(_identity(spec), []).append(point)
+    if not groups:
+        near = (f"; the nearest, alpha={closest[0]:g} beta={closest[1]:g} gamma={closest[2]:g}, counts "
+                f"{closest[3]:.3f}x") if closest else ""
+        raise ScalerError(
+            f"no grid point satisfies |alpha*beta^2*gamma^2 - 2| <= {tol:g} with counted MACs within "
+            f"{macs_tol:.1%} of 2x the base ({by_product} of {total} grid points pass the first test{near}); "
+            f"raise --tol or --macs-tol, or change --step or the ranges")
+    points = []
+    for same in groups.values():
+        same.sort(key=lambda p: (abs(p.product - 2), p.alpha, p.beta, p.gamma))
+        points.append(dataclasses.replace(same[0], aliases=tuple(p.label for p in same[1:])))
+    return sorted(points, key=lambda p: (p.alpha, p.beta, p.gamma))
+
+
+def _identity(spec: Spec) -> str:
+    """The network a Spec builds, unrolled (name and unresolved multipliers aside): equal for equal networks.
+
+    depth 1.9 and depth 2 give the same repeats (ceil), so they are one network and one training.
+    """
+    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "divisor")}
+    return repr((settings, spec.blocks()))
+
+
+# --- training at fidelity --------------------------------------------------------------------
+
+
+class DataCache:
+    """The data set at the resolutions scaled models need, loaded on demand (the last two kept)."""
+
+    def __init__(self, cfg: DataConfig, keep: int = 2):
+        from scaler.data import load_data
+
+        self.cfg, self.keep, self._load = cfg, keep, load_data
+        self._sets: dict[int | None, Dataset] = {}
+        self.base = self.get(cfg.resolution)
+
+    def get(self, resolution: int | None) -> Dataset:
+        if resolution not in self._sets:
+            if len(self._sets) >= self.keep:
+                oldest = next(k for k in self._sets if self._sets[k] is not getattr(self, "base", None))
+                del self._sets[oldest]
+            self._sets[resolution] = self._load(dataclasses.replace(self.cfg, resolution=resolution))
+        return self._sets[resolution]
+
+    def config(self, resolution: int) -> DataConfig:
+        return dataclasses.replace(self.cfg, resolution=resolution)
+
+
+@dataclass
+class Fidelity:
+    """How scaled models are trained: proxy width, the data (at the base's resolution) and the trainer."""
+
+    width: float
+    data: DataCache
+    train: TrainConfig
+    results: str | Path | None = None
+    log: Callable[[str], None] = print
+    _index: dict[str, dict] | None = None
+
+    @property
+    def resolution(self) -> int:
+        return self.data.base.resolution
+
+    @property
+    def in_channels(self) -> int:
+        return self.data.base.in_channels
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.base.num_classes
+
+    def base(self, spec: Spec) -> Spec:
+        """The nominal base at fidelity: proxy width, training resolution."""
+        return grow(spec, width=self.width).scale(resolution=self.resolution)
+
+    def count(self, spec: Spec) -> Any:
+        return count(spec, self.in_channels, self.num_classes)
+
+    def describe(self) -> dict:
+        d = self.data.base
+        return {"width": self.width, "resolution": self.resolution, "data": d.name, "train_size": len(d.x_train),
+                "val_size": len(d.x_val), "seed": self.data.cfg.seed, "epochs": self.train.epochs,
+                "batch_size": self.train.batch_size, "optimizer": self.train.optimizer, "lr": self.train.lr}
+
+    def key(self, spec: Spec) -> str:
+        """What makes two trainings the same: the network (not its name), the data cut, the trainer."""
+        data = dataclasses.asdict(self.data.config(spec.resolution))
+        data.pop("device", None)
+        train = dataclasses.asdict(self.train)
+        train.pop("device", None)
+        text = json.dumps({"spec": _identity(spec), "data": data, "train": train}, sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def index(self) -> dict[str, dict]:
+        if self._index is None:
+            from scaler.results import load_runs
+
+            runs, _ = load_runs(self.results)
+            self._index = {r["extra"]["key"]: r for r in runs if r.get("kind") == "scale"
+                           and isinstance(r.get("extra"), dict) and r["extra"].get("key")}
+        return self._index
+
+    def fit(self, spec: Spec, extra: dict, save_weights: bool = False,
+            callback: Callable[[Any], None] | None = None) -> tuple[dict, bool]:
+        """Train ``spec`` at this fidelity, or reuse a finished run of the same network and settings.
+
+        Returns the run record and whether it was reused. Every trained model is saved as a run
+        (kind ``scale``, ``extra`` with ``key`` plus what the caller passes).
+        """
+        from scaler.results import save_run
+
+        key = self.key(spec)
+        known = self.index().get(key)
+        if known is not None:
+            return known, True
+        data = self.data.get(spec.resolution)
+        record, model = fit(spec, data, self.train, callback=callback)
+        record["data"] = dataclasses.asdict(self.data.config(spec.resolution))
+        state = None
+        if save_weights:
+            state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+        path = save_run(record, "scale", self.results, state_dict=state, extra={**extra, "key": key})
+        record = {**record, "path": str(path), "extra": {**extra, "key": key}}
+        self.index()[key] = record
+        return record, False
+
+
+def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Any], None] | None = None) -> tuple[dict, Any]:
+    """``scaler.evaluate.fit`` (a module-level name so tests can watch or interrupt training)."""
+    from scaler.evaluate import fit as evaluate_fit
+
+    return evaluate_fit(spec, data, cfg, callback=callback)
+
+
+# --- the grid study --------------------------------------------------------------------------
+
+
+@dataclass
+class GridResult:
+    """The grid study's state after this call: one row per point, the winner, whether all are done."""
+
+    study: str
+    storage: str
+    rows: list[dict]
+    winner: dict | None
+    complete: bool
+    trained: int
+    recovered: int = 0
+
+
+def grid_study_settings(base_fid: Spec, points: Sequence[GridPoint], fidelity: Fidelity) -> dict:
+    """What the grid's trials must share to be comparable; a resumed study must match it."""
+    return {"kind": "scale-grid", "base": _identity(base_fid), "points": [p.label for p in points],
+            **fidelity.describe()}
+
+
+def run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, study_name: str, storage_url: str,
+             key: str, on_trial: Callable[[Any], None] | None = None) -> GridResult:
+    """Train every grid point once, as trials of an Optuna study with a GridSampler (resumable, shareable).
+
+    A storage that fails mid-run (a database gone or read-only) is a RunFailedError naming the masked URL.
+    """
+    import optuna
+    import sqlalchemy.exc
+
+    from scaler.search import _first_line, mask_url, redact
+
+    try:
+        return _run_grid(points, base_fid, fidelity, study_name, storage_url, key, on_trial)
+    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        raise RunFailedError(f"storage {mask_url(storage_url)} failed: {redact(_first_line(exc), storage_url)}; "
+                             f"rerun to resume the grid") from None
+
+
+def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, study_name: str, storage_url: str,
+              key: str, on_trial: Callable[[Any], None] | None = None) -> GridResult:
+    import optuna
+
+    from scaler.search import WORKER, mask_url, open_storage, recover_dead_trials
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    log = fidelity.log
+    labels = [p.label for p in points]
+    by_label = {p.label: p for p in points}
+    space = {"point": labels}
+    sampler = optuna.samplers.GridSampler(space, seed=fidelity.data.cfg.seed)
+    study = optuna.create_study(storage=open_storage(storage_url), study_name=study_name, direction="maximize",
+                                sampler=sampler, load_if_exists=True)
+    settings = grid_study_settings(base_fid, points, fidelity)
+    previous = study.user_attrs.get("settings")
+    if previous is None:
+        study.set_user_attr("settings", settings)
+    elif previous != settings:
+        changed = sorted(k for k in settings if previous.get(k) != settings[k])
+        raise ScalerError(f"grid study {study_name!r} was run with other settings ({', '.join(changed)}); "
+                          f"use another --study or the same flags")
+    recovered = recover_dead_trials(study)
+    if recovered:
+        log(f"re-queued {recovered} grid point(s) left running by a stopped process")
+    grid_ids = {g[0]: i for i, g in enumerate(getattr(sampler, "_all_grids", []))}
+    _attach_grid_ids(study, space, grid_ids)
+
+    trained = 0
+    total = len(points)
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        nonlocal trained
+        label = trial.suggest_categorical("point", labels)
+        point = by_label[label]
+        trial.set_user_attr("worker", WORKER)
+        for name in ("alpha", "beta", "gamma", "product", "macs", "params", "acts", "mac_ratio"):
+            trial.set_user_attr(name, getattr(point, name))
+        trial.set_user_attr("spec", point.spec.text())
+        if label in _point_states(study)[0] or _running_elsewhere(study, label, trial.number):
+            trial.set_user_attr("duplicate", True)  # GridSampler hands out running points when none is left
+            raise optuna.TrialPruned(f"point {label} is finished or running in another worker")
+        start = time.perf_counter()
+        record, reused = fidelity.fit(point.spec, {"stage": "grid", "base": key, "study": study_name,
+                                                   "trial": trial.number, "alpha": point.alpha, "beta": point.beta,
+                                                   "gamma": point.gamma, "phi": 1.0})
+        trained += not reused
+        for name in ("val_acc", "train_time_s", "latency_ms", "status"):
+            trial.set_user_attr(name, record.get(name))
+        done = len(_point_states(study)[0]) + 1
+        acc = record.get("val_acc")
+        log(f"grid {done}/{total} alpha={point.alpha:g} beta={point.beta:g} gamma={point.gamma:g} "
+            f"({point.mac_ratio:.2f}x MACs, {point.spec.resolution} px): "
+            + (f"val acc {acc:.4f}" if acc is not None else "diverged")
+            + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+        if record.get("status") != "ok" or acc is None:
+            trial.set_user_attr("diverged", True)
+            raise optuna.TrialPruned("training diverged (NaN/inf loss)")
+        return float(acc)
+
+    def stop_when_done(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        done, pending = _point_states(study)
+        if len(done) == total or (len(done) + len(pending) >= total and not _waiting(study)):
+            study.stop()
+
+    callbacks = [stop_when_done] + ([lambda s, t: on_trial(t)] if on_trial else [])
+    stalled = 0
+    while True:
+        done, pending = _point_states(study)
+        missing = [lab for lab in labels if lab not in done and lab not in pending]
+        retry = [lab for lab in missing if _tried(study, lab)]
+        for lab in retry:  # failed before (interrupted): GridSampler counts them visited, so queue them
+            _enqueue(study, lab, grid_ids, space)
+        todo = len(missing) - len(retry) + len(_waiting(study))
+        if not missing and not _waiting(study):
+            break
+        before = len(done)
+        study.optimize(objective, n_trials=todo, catch=(), callbacks=callbacks)
+        if len(_point_states(study)[0]) == before:
+            stalled += 1
+            if stalled >= 2:
+                break
+
+    done, pending = _point_states(study)
+    rows = []
+    for p in points:
+        t = done.get(p.label)
+        rows.append({"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma, "product": p.product,
+                     "val_acc": t.user_attrs.get("val_acc") if t is not None else None,
+                     "macs": p.macs, "params": p.params, "acts": p.acts, "mac_ratio": p.mac_ratio,
+                     "resolution": p.spec.resolution, "label": p.label, "aliases": list(p.aliases),
+                     "trial": t.number if t is not None else None,
+                     "state": "done" if t is not None else ("running" if p.label in pending else "missing")})
+    finished = [r for r in rows if r["val_acc"] is not None]
+    winner = max(finished, key=lambda r: (r["val_acc"], -abs(r["product"] - 2)), default=None)
+    return GridResult(study_name, mask_url(storage_url), rows, winner, len(done) == total, trained, recovered)
+
+
+def _point_states(study: Any) -> tuple[dict[str, Any], set[str]]:
+    """(finished trial per point label, labels waiting or running) of a grid study."""
+    import optuna
+
+    TS = optuna.trial.TrialState
+    done: dict[str, Any] = {}
+    pending: set[str] = set()
+    for t in study.get_trials(deepcopy=False):
+        label = t.params.get("point") or t.system_attrs.get("fixed_params", {}).get("point")
+        if label is None:
+            continue
+        if t.state == TS.COMPLETE or (t.state == TS.PRUNED and t.user_attrs.get("diverged")):
+            done.setdefault(label, t)
+        elif t.state in (TS.RUNNING, TS.WAITING):
+            pending.add(label)
+    return done, pending - set(done)
+
+
+def _running_elsewhere(study: Any, label: str, number: int) -> bool:
+    import optuna
+
+    return any(t.number != number and t.params.get("point") == label
+               for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+
+
+def _waiting(study: Any) -> list[Any]:
+    import optuna
+
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+
+
+def _tried(study: Any, label: str) -> bool:
+    return any(t.params.get("point") == label or t.system_attrs.get("fixed_params", {}).get("point") == label
+               for t in study.get_trials(deepcopy=False))
+
+
+def _enqueue(study: Any, label: str, grid_ids: dict[str, int], space: dict) -> None:
+    """Queue ``label`` again, with the grid id GridSampler needs when it finishes."""
+    import optuna
+
+    system = {"fixed_params": {"point": label}, "search_space": space}
+    if label in grid_ids:
+        system["grid_id"] = grid_ids[label]
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.WAITING, system_attrs=system,
+                                              user_attrs={"retry": True}))
+
+
+def _attach_grid_ids(study: Any, space: dict, grid_ids: dict[str, int]) -> None:
+    """Give waiting trials queued elsewhere (a dead worker's retry) the grid id GridSampler expects."""
+    for t in _waiting(study):
+        label = t.system_attrs.get("fixed_params", {}).get("point")
+        if label in grid_ids and "grid_id" not in t.system_attrs:
+            study._storage.set_trial_system_attr(t._trial_id, "grid_id", grid_ids[label])
+            study._storage.set_trial_system_attr(t._trial_id, "search_space", space)
+
+
+# --- matched-MACs comparison and scaling laws ------------------------------------------------
+
+
+def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], target: float, lo: float = 1.0,
+                hi: float = 2.0, integer: bool = False, iters: int = 60) -> tuple[float, Spec, int]:
+    """The multiplier x whose Spec ``make(x)`` counts closest to ``target`` MACs (bisection).
+
+    MACs grow in steps with x (channels and repeats round), so bisection brackets the step where the
+    count crosses the target and the closer side (in log ratio) wins. ``hi`` doubles until it reaches
+    the target.
+    """
+    cache: dict[float, tuple[Spec, int]] = {}
+
+    def at(x: float) -> tuple[Spec, int]:
+        if x not in cache:
+            spec = make(x)
+            cache[x] = (spec, macs(spec))
+        return cache[x]
+
+    for _ in range(24):
+        if at(hi)[1] >= target:
+            break
+        lo, hi = hi, hi * 2
+        if integer:
+            hi = math.ceil(hi)
+    else:
+        raise ScalerError(f"no multiplier up to {hi:g} reaches {target:,.0f} MACs")
+    if at(lo)[1] >= target:
+        x = lo
+    else:
+        for _ in range(iters):
+            if (hi - lo <= 1) if integer else (hi - lo <= 1e-6 * hi):
+                break
+            mid = (lo + hi) // 2 if integer else (lo + hi) / 2
+            if at(mid)[1] >= target:
+                hi = mid
+            else:
+                lo = mid
+        x = min((lo, hi), key=lambda v: (abs(math.log(at(v)[1] / target)), v))
+        if not integer:  # a shorter number for the same network
+            for digits in range(2, 8):
+                short = round(x, digits)
+                if short > 0 and _identity(at(short)[0]) == _identity(at(x)[0]):
+                    x = short
+                    break
+    spec, m = at(x)
+    return x, spec, m
+
+
+def strategy_spec(strategy: str, base_fid: Spec, ratio: float, coefficients: Coefficients | None,
+                  macs: Callable[[Spec], int], key: str) -> tuple[dict, Spec, int]:
+    """The base at fidelity scaled by one strategy to ``ratio`` times its MACs: (multipliers, Spec, MACs)."""
+    target = ratio * macs(base_fid)
+    name = f"{key}-{strategy}-{ratio:g}x"
+    res0 = base_fid.resolution
+    if strategy == "depth":
+        x, spec, m = solve_ratio(lambda d: grow(base_fid, depth=d, name=name), macs, target, 1.0, ratio)
+        return {"depth": x, "width": 1.0, "resolution": 1.0}, spec, m
+    if strategy == "width":
+        x, spec, m = solve_ratio(lambda w: grow(base_fid, width=w, name=name), macs, target, 1.0, math.sqrt(ratio))
+        return {"depth": 1.0, "width": x, "resolution": 1.0}, spec, m
+    if strategy == "resolution":
+        x, spec, m = solve_ratio(lambda r: dataclasses.replace(base_fid, resolution=int(r), name=name), macs,
+                                 target, res0, math.ceil(res0 * math.sqrt(ratio)), integer=True)
+        return {"depth": 1.0, "width": 1.0, "resolution": spec.resolution / res0}, spec, m
+    if strategy == "compound":
+        if coefficients is None:
+            raise ScalerError("compound scaling needs coefficients")
+        x, spec, m = solve_ratio(lambda phi: at_phi(base_fid, coefficients, phi, name), macs, target, 0.0,
+                                 max(1.0, math.log(ratio) / math.log(coefficients.product)))
+        d, w, r = coefficients.multipliers(x)
+        return {"depth": d, "width": w, "resolution": spec.resolution / res0, "phi": x}, spec, m
+    raise ScalerError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """error = a * macs^-b + c, with bootstrap standard deviations and parameter samples."""
+
+    a: float
+    b: float
+    c: float
+    a_std: float = float("nan")
+    b_std: float = float("nan")
+    c_std: float = float("nan")
+    samples: Any = field(default=None, compare=False, repr=False)
+
+    def predict(self, macs: Any) -> Any:
+        return self.a * np.asarray(macs, dtype=float) ** -self.b + self.c
+
+    def band(self, macs: Any, lo: float = 5.0, hi: float = 95.0) -> tuple[Any, Any]:
+        """Percentile band of the predicted error over the bootstrap samples (the fit itself if none)."""
+        x = np.asarray(macs, dtype=float)
+        if self.samples is None or len(self.samples) == 0:
+            p = self.predict(x)
+            return p, p
+        preds = np.array([a * x ** -b + c for a, b, c in self.samples])
+        return np.percentile(preds, lo, axis=0), np.percentile(preds, hi, axis=0)
+
+    def as_dict(self) -> dict:
+        return {k: float(getattr(self, k)) for k in ("a", "b", "c", "a_std", "b_std", "c_std")}
+
+
+_B_MAX = 4.0
+
+
+def _fit_once(u: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """Least squares y = A * u^-b + c (A, c >= 0) on u >= 1: (A, b, c, SSE)."""
+
+    def solve(bs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        z = u[None, :] ** -bs[:, None]
+        n = len(u)
+        sz, szz, sy, szy = z.sum(1), (z * z).sum(1), y.sum(), (z * y).sum(1)
+        det = n * szz - sz * sz
+        with np.errstate(divide="ignore", invalid="ignore"):
+            A = (n * szy - sz * sy) / det
+            c = (szz * sy - sz * szy) / det
+        bad = ~np.isfinite(A) | ~np.isfinite(c)
+        A, c = np.where(bad, 0.0, A), np.where(bad, sy / n, c)
+        neg_c = c < 0  # an error floor below zero: refit with c = 0
+        A = np.where(neg_c, szy / szz, A)
+        c = np.where(neg_c, 0.0, c)
+        neg_a = A < 0  # error growing with MACs: the best decreasing law is flat
+        A = np.where(neg_a, 0.0, A)
+        c = np.where(neg_a, sy / n, c)
+        sse = ((A[:, None] * z + c[:, None] - y[None, :]) ** 2).sum(1)
+        return A, c, sse
+
+    bs = np.linspace(1e-3, _B_MAX, 400)
+    _, _, sse = solve(bs)
+    i = int(np.argmin(sse))
+    lo, hi = bs[max(0, i - 1)], bs[min(len(bs) - 1, i + 1)]
+    g = (math.sqrt(5) - 1) / 2
+    x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+    f = lambda b: float(solve(np.array([b]))[2][0])  # noqa: E731
+    f1, f2 = f(x1), f(x2)
+    for _ in range(80):
+        if f1 <= f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - g * (hi - lo)
+            f1 = f(x1)
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + g * (hi - lo)
+            f2 = f(x2)
+    b = (lo + hi) / 2
+    if f(b) > sse[i]:
+        b = float(bs[i])
+    A, c, s = solve(np.array([b]))
+    return float(A[0]), float(b), float(c[0]), float(s[0])
+
+
+def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None = None, bootstrap: int = 200,
+                  seed: int = 0) -> PowerLaw:
+    """Fit error = a * macs^-b + c (a, b, c >= 0) by least squares, with a parametric bootstrap.
+
+    ``*_std`` are bootstrap spreads (half the 16-84 percentile range, a normal's std); ``band`` gives
+    percentile bands of predictions.
+
+    For a given b the model is linear in a and c (solved exactly), so only b is searched: a grid over
+    (0, 4] refined by golden-section search. The bootstrap refits ``bootstrap`` copies of the data with
+    each error redrawn around the fit, with the residual spread plus, when ``n_val`` (validation images)
+    is given, the binomial spread of an accuracy measured on ``n_val`` images.
+    """
+    x = np.asarray(macs, dtype=float)
+    y = np.asarray(err, dtype=float)
+    if len(x) != len(y) or len(x) < 3:
+        raise ScalerError(f"a power-law fit needs at least 3 points, got {len(x)}")
+    if np.any(x <= 0) or not np.all(np.isfinite(y)):
+        raise ScalerError("a power-law fit needs positive MACs and finite errors")
+    x0 = float(x.min())
+    u = x / x0
+    A, b, c, sse = _fit_once(u, y)
+    law = PowerLaw(A * x0 ** b, b, c)
+    if bootstrap <= 0:
+        return law
+    fitted = A * u ** -b + c
+    resid_var = sse / max(1, len(x) - 3)
+    binom_var = np.clip(y * (1 - y), 0, None) / n_val if n_val else 0.0
+    sigma = np.sqrt(resid_var + binom_var)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(bootstrap):
+        y_star = np.clip(fitted + rng.normal(0.0, 1.0, len(y)) * sigma, 0.0, 1.0)
+        a_s, b_s, c_s, _ = _fit_once(u, y_star)
+        samples.append((a_s * x0 ** b_s, b_s, c_s))
+    s = np.array(samples)
+    # Half the 16-84 percentile spread: the std of a normal, robust to the few refits that run off to
+    # a flat law (b -> 0) where a alone is not identified.
+    lo, hi = np.percentile(s, [15.865, 84.135], axis=0)
+    spread = (hi - lo) / 2
+    return dataclasses.replace(law, a_std=float(spread[0]), b_std=float(spread[1]), c_std=float(spread[2]), samples=s)
+
+
+def paper_table() -> list[dict]:
+    """The paper's Tables 3 and 7 (single-dimension vs compound scaling), from the reference CSV."""
+    from scaler.zoo import REFERENCE_DIR
+
+    with open(REFERENCE_DIR / "scaling_tables.csv", newline="") as f:
+        return [dict(row) for row in csv.DictReader(f)]
+
+
+def run_compare(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, ratios: Sequence[float], key: str,
+                bootstrap: int = 200, seed: int = 0) -> dict:
+    """Train the base and each strategy at each MAC ratio, fit the laws, predict the next rungs."""
+    log = fidelity.log
+    m0 = fidelity.count(base_fid).macs
+    plan: list[tuple[str, float, dict, Spec, int]] = [("baseline", 1.0, {"depth": 1.0, "width": 1.0, "resolution": 1.0},
+                                                       dataclasses.replace(base_fid, name=f"{key}-baseline"), m0)]
+    for strategy in STRATEGIES:
+        for ratio in ratios:
+            mult, spec, m = strategy_spec(strategy, base_fid, ratio, coefficients, lambda s: fidelity.count(s).macs, key)
+            plan.append((strategy, ratio, mult, spec, m))
+    order = sorted(range(len(plan)), key=lambda i: (plan[i][3].resolution != fidelity.resolution, plan[i][3].resolution, i))
+    rows: list[dict | None] = [None] * len(plan)
+    for n, i in enumerate(order, 1):
+        strategy, ratio, mult, spec, m = plan[i]
+        start = time.perf_counter()
+        record, reused = fidelity.fit(spec, {"stage": "compare", "base": key, "strategy": strategy, "mac_ratio": ratio,
+                                             **({"phi": mult["phi"]} if "phi" in mult else {})})
+        acc = record.get("val_acc")
+        log(f"compare {n}/{len(plan)} {strategy} {ratio:g}x (d={mult['depth']:.3g} w={mult['width']:.3g} "
+            f"r={spec.resolution} px, {m / m0:.2f}x MACs): "
+            + (f"val acc {acc:.4f}" if acc is not None else "diverged")
+            + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+        cx = fidelity.count(spec)
+        rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
+                   "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],
+                   "resolution_px": spec.resolution, "phi": mult.get("phi"), "params": cx.params, "name": spec.name,
+                   "val_acc": acc, "train_time_s": record.get("train_time_s"), "reused": reused}
+    table = [r for r in rows if r is not None]
+    n_val = len(fidelity.data.base.x_val)
+    fits: dict[str, dict] = {}
+    laws: dict[str, PowerLaw] = {}
+    base_row = table[0]
+    for strategy in STRATEGIES:
+        pts = [r for r in [base_row, *[r for r in table if r["strategy"] == strategy]] if r["val_acc"] is not None]
+        if len(pts) < 3:
+            continue
+        law = fit_power_law([r["macs"] for r in pts], [1 - r["val_acc"] for r in pts], n_val=n_val,
+                            bootstrap=bootstrap, seed=seed)
+        laws[strategy] = law
+        fits[strategy] = law.as_dict()
+    matched = []  # each law read at exactly the requested ratios: fair where rounding missed the target
+    for ratio in ratios:
+        for strategy, law in laws.items():
+            lo_err, hi_err = law.band([ratio * m0])
+            matched.append({"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0,
+                            "val_acc": float(1 - law.predict([ratio * m0])[0]),
+                            "val_acc_lo": float(1 - hi_err[0]), "val_acc_hi": float(1 - lo_err[0])})
+    top = max(ratios)
+    predictions = []
+    for k, mult in enumerate((2.0, 4.0), 1):
+        ratio = top * mult
+        macs = ratio * m0
+        for strategy, law in laws.items():
+            lo_err, hi_err = law.band([macs])
+            predictions.append({"strategy": strategy, "mac_ratio": ratio, "macs": macs,
+                                "phi": math.log(ratio) / math.log(coefficients.product),
+                                "val_acc": float(1 - law.predict([macs])[0]),
+                                "val_acc_lo": float(1 - hi_err[0]), "val_acc_hi": float(1 - lo_err[0])})
+    return {"rows": table, "fits": fits, "matched": matched, "predictions": predictions, "base_macs": m0,
+            "paper": [r for r in paper_table() if r["table"] == "7"]}
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def choose_coefficients(cfg: ScaleConfig, base: Base, out: Path) -> tuple[Coefficients | None, str]:
+    """(coefficients, why) without a grid run, or (None, why) when the grid must run."""
+    if cfg.explicit_coefficients:
+        assert cfg.alpha and cfg.beta and cfg.gamma
+        return Coefficients(cfg.alpha, cfg.beta, cfg.gamma, "flags"), "given by --alpha/--beta/--gamma"
+    if cfg.grid_requested:
+        return None, "grid search requested"
+    stored = load_coefficients(out)
+    if stored is not None and stored.source == "grid" and stored.detail.get("complete", True):
+        return stored, f"the grid winner stored in {out / 'coefficients.json'}"
+    if _is_paper_base(base.spec):
+        return Coefficients(*PAPER_COEFFICIENTS, "paper"), ("the base is efficientnet-b0: the paper's values "
+                                                            "(no grid run yet; --grid searches them on your data)")
+    return None, "no stored grid result for this base"
+
+
+def _is_paper_base(spec: Spec) -> bool:
+    """Is ``spec`` EfficientNet-B0 (whatever its name)?"""
+    from scaler.zoo import get_model
+
+    return dataclasses.replace(spec, name=PAPER_BASE) == get_model(PAPER_BASE)
+
+
+def load_coefficients(out: Path) -> Coefficients | None:
+    """The coefficients stored for a base (``coefficients.json``), or None."""
+    from scaler.results import read_json
+
+    path = out / "coefficients.json"
+    if not path.exists():
+        return None
+    data, _ = read_json(path)
+    try:
+        assert data is not None
+        detail = {k: v for k, v in data.items() if k not in ("alpha", "beta", "gamma", "product", "source")}
+        return Coefficients(float(data["alpha"]), float(data["beta"]), float(data["gamma"]),
+                            str(data.get("source", "grid")), detail)
+    except (AssertionError, KeyError, TypeError, ValueError):
+        return None
+
+
+def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, results: str | Path | None = None,
+              log: Callable[[str], None] = print, on_trial: Callable[[Any], None] | None = None) -> dict:
+    """``scaler scale``: coefficients (stored, given, the paper's or a grid search), the Spec at phi, the
+    ladder, optionally training and the matched-MACs comparison. Returns the JSON-able report."""
+    from scaler.results import default_storage, results_root, write_json, write_text
+
+    started = time.perf_counter()
+    storage_url = cfg.storage or default_storage(results)
+    base = resolve_base(cfg.base, results, cfg.storage)
+    out = results_root(results) / "scale" / base.key
+    coefficients, why = choose_coefficients(cfg, base, out)
+    needs_data = coefficients is None or cfg.train or cfg.compare
+    report: dict[str, Any] = {
+        "base": {"name": base.spec.name, "key": base.key, "source": base.source, "how": base.how, "path": base.path,
+                 "resolution": base.spec.resolution},
+        "grid": None, "model": None, "compare": None, "out_dir": str(out),
+    }
+    fidelity = None
+    base_fid = None
+    if needs_data:
+        if data_cfg.resolution is None and base.search_resolution:
+            data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
+        width = cfg.width or base.search_width or DEFAULT_PROXY_WIDTH
+        fidelity = Fidelity(width, DataCache(data_cfg), train_cfg, results, log)
+        base_fid = fidelity.base(base.spec)
+        report["fidelity"] = fidelity.describe()
+    grid_rows = None
+    if coefficients is None:
+        assert fidelity is not None and base_fid is not None
+        gs = cfg.grid_settings()
+        points = grid_candidates(base_fid, gs["step"], gs["ranges"], gs["tol"], gs["macs_tol"], fidelity.in_channels,
+                                 fidelity.num_classes, base.key)
+        study = cfg.study or f"scale-{base.key}"
+        log(f"grid search at phi=1 for {base.key}: {len(points)} distinct networks with |alpha*beta^2*gamma^2 - 2| "
+            f"<= {gs['tol']:g} and MACs within {gs['macs_tol']:.1%} of 2x, study {study}")
+        grid = run_grid(points, base_fid, fidelity, study, storage_url, base.key, on_trial)
+        grid_rows = grid.rows
+        report["grid"] = {**dataclasses.asdict(grid), "settings": {**gs, "ranges": [list(r) for r in gs["ranges"]]}}
+        if grid.winner is None:
+            raise RunFailedError(f"the grid study {study!r} has no finished point yet (others may still be running)")
+        w = grid.winner
+        coefficients = Coefficients(w["alpha"], w["beta"], w["gamma"], "grid", {
+            "base": base.key, "val_acc": w["val_acc"], "mac_ratio": w["mac_ratio"], "study": grid.study,
+            "storage": grid.storage, "complete": grid.complete, "points": len(grid.rows),
+            "fidelity": fidelity.describe() if fidelity else None})
+        why = "the grid winner" + ("" if grid.complete else " so far (points still running in other workers)")
+    assert coefficients is not None
+    report["coefficients"] = {**coefficients.as_dict(), "why": why}
+
+    # Generation: the ladder (always, it only counts), the Spec at --phi.
+    phis = list(range(1, 8)) + ([cfg.phi] if cfg.phi is not None else [])
+    rows = ladder(base.spec, coefficients, phis, base.key)
+    if cfg.phi is not None:
+        model = next(r for r in rows if r["label"] == "derived" and r["phi"] == float(cfg.phi))
+        report["model"] = model
+    if cfg.train:
+        assert fidelity is not None and base_fid is not None
+        chosen = rows if cfg.ladder else [r for r in rows if r["label"] == "base" or r is report["model"]]
+        for r in chosen:
+            pub = next((p for p in published_coefficients() if r["name"].endswith(f"-published-{p['suffix']}")), None)
+            res_mult = r["resolution"] / base.spec.resolution
+            spec = grow(base_fid, r["depth"], r["width"], res_mult, name=r["name"],
+                        dropout=pub["dropout"] if pub else None)
+            start = time.perf_counter()
+            record, reused = fidelity.fit(spec, {"stage": "train", "base": base.key, "phi": r["phi"],
+                                                 "ladder": r["label"]}, save_weights=True)
+            r.update(val_acc=record.get("val_acc"), fidelity_macs=fidelity.count(spec).macs,
+                     fidelity_resolution=spec.resolution, run=record.get("path"))
+            log(f"trained {r['name']} at {spec.resolution} px: val acc "
+                + (f"{r['val_acc']:.4f}" if r["val_acc"] is not None else "- (diverged)")
+                + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+    if cfg.compare:
+        assert fidelity is not None and base_fid is not None
+        report["compare"] = run_compare(base_fid, coefficients, fidelity, cfg.ratios, base.key, cfg.bootstrap, cfg.seed)
+
+    # Everything is known: write the files (each atomically).
+    for r in rows:
+        r["path"] = str(write_text(out / "models" / f"{r['name']}.arch", r["spec"].text()))
+    write_text(out / "ladder.csv", _csv(rows, LADDER_COLUMNS))
+    if grid_rows is not None:
+        write_text(out / "grid.csv", _csv(grid_rows, GRID_COLUMNS))
+    stored = load_coefficients(out)
+    if coefficients.source == "grid" or stored is None:
+        write_json(out / "coefficients.json", coefficients.as_dict())
+    if report["compare"] is not None:
+        cmp = report["compare"]
+        write_text(out / "compare.csv", _csv(cmp["rows"], COMPARE_COLUMNS))
+        write_json(out / "fits.json", cmp["fits"])
+        write_json(out / "compare.json", {k: v for k, v in cmp.items() if k != "paper"})
+    report["ladder"] = [{k: v for k, v in r.items() if k != "spec"} for r in rows]
+    if report["model"] is not None:
+        report["model"] = {k: v for k, v in report["model"].items() if k != "spec"}
+        report["model"]["dsl"] = next(r["spec"] for r in rows if r["name"] == report["model"]["name"]).text()
+    report["elapsed_s"] = time.perf_counter() - started
+    write_json(out / "summary.json", report)
+    return report
+
+
+def _csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+    return buf.getvalue()
+
+
+# --- the text report -------------------------------------------------------------------------
+
+
+def format_report(report: dict, full_ladder: bool = False) -> str:
+    """What ``scaler scale`` prints (the same facts as ``--json``)."""
+    from scaler.cli import _si, format_table
+
+    def num(v: object) -> str:
+        return "-" if v is None else f"{v:.4f}"
+
+    def mult(v: object) -> str:
+        return "-" if v is None else f"{v:.3g}"
+
+    def ratio(v: object) -> str:
+        return "-" if v is None else f"{v:.2f}x"
+
+    lines = [f"base: {report['base']['how']}"]
+    fid = report.get("fidelity")
+    if fid:
+        lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px, {fid['data']}, {fid['train_size']} "
+                     f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s)")
+    grid = report.get("grid")
+    if grid:
+        lines.append(f"\ngrid search at phi=1 (study {grid['study']}, {grid['storage']}): {len(grid['rows'])} points, "
+                     f"{grid['trained']} trained in this call" + ("" if grid["complete"] else ", not all finished"))
+        lines.append(format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
+            ("label", "alpha,beta,gamma", str), ("state", "state", str), ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"),
+            ("mac_ratio", "MACs", ratio), ("resolution", "px", str), ("params", "params", _si),
+            ("val_acc", "val acc", num)]))
+    c = report["coefficients"]
+    lines.append(f"\ncoefficients: alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g} "
+                 f"(alpha*beta^2*gamma^2 = {c['product']:.3f}; {c['why']})")
+    model = report.get("model")
+    if model:
+        lines.append(f"\nphi={model['phi']:g}: {model['name']}: depth x{model['depth']:.4g}, width x{model['width']:.4g}, "
+                     f"{model['resolution']} px: {model['params']:,} params, {_si(model['macs'])} MACs, "
+                     f"{_si(model['acts'])} activations; {model['mac_ratio']:.2f}x the base's MACs "
+                     f"(ideal {model['expected_ratio']:.2f}x)" + (f"; trained at {model['fidelity_resolution']} px: val acc "
+                                                                   f"{model['val_acc']:.4f}" if model.get("val_acc") is not None else ""))
+        lines.append(f"saved {model['path']}")
+    rows = report["ladder"]
+    if full_ladder:
+        trained = any("val_acc" in r for r in rows)
+        lines.append("\nladder (nominal size, 3 input channels, 1000 classes; 'expected' is (a*b^2*g^2)^phi for "
+                     "derived rungs, depth*width^2*(res/224)^2 for published ones):")
+        lines.append(format_table(rows, [
+            ("label", "label", str), ("name", "name", str), ("phi", "phi", lambda v: "-" if v is None else f"{v:g}"),
+            ("depth", "depth", mult), ("width", "width", mult), ("resolution", "px", str),
+            ("params", "params", _si), ("macs", "MACs", _si), ("acts", "acts", _si),
+            ("mac_ratio", "MAC ratio", ratio), ("expected_ratio", "expected", ratio),
+            *([("val_acc", "val acc", num)] if trained else [])]))
+    lines.append(f"\nladder and models written to {report['out_dir']}")
+    cmp = report.get("compare")
+    if cmp:
+        lines.append("\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7):")
+        lines.append(format_table(cmp["rows"], [
+            ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", ratio),
+            ("achieved_ratio", "MACs", ratio), ("depth", "d", mult), ("width", "w", mult),
+            ("resolution", "r", mult), ("params", "params", _si), ("val_acc", "val acc", num)]))
+        off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
+        if off:
+            lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
+                f"{r['strategy']} {r['mac_ratio']:g}x -> {r['achieved_ratio']:.2f}x" for r in off)
+                + "; the fitted laws below compare the strategies at exactly matched MACs")
+        for ratio_v in sorted({r["mac_ratio"] for r in cmp["rows"] if r["strategy"] != "baseline"}):
+            trained = [r for r in cmp["rows"] if r["mac_ratio"] == ratio_v and r["val_acc"] is not None]
+            fitted = [m for m in cmp.get("matched", []) if m["mac_ratio"] == ratio_v]
+            parts = []
+            if trained:
+                r = max(trained, key=lambda r: r["val_acc"])
+                parts.append(f"trained: {r['strategy']} {r['val_acc']:.4f}")
+            if fitted:
+                m = max(fitted, key=lambda m: m["val_acc"])
+                parts.append("fitted: " + ", ".join(f"{f['strategy']} {f['val_acc']:.4f}" for f in
+                                                    sorted(fitted, key=lambda f: -f["val_acc"])))
+            lines.append(f"  best at {ratio_v:g}x MACs: " + "; ".join(parts))
+        if cmp["fits"]:
+            lines.append("\nfits error = a * MACs^-b + c (± bootstrap spread):")
+            for s, f in cmp["fits"].items():
+                lines.append(f"  {s:<10} a={f['a']:.3g}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
+                             f"c={f['c']:.4f}±{f['c_std']:.2g}")
+            lines.append("predicted val acc at the next rungs (5-95% band):")
+            for p in cmp["predictions"]:
+                lines.append(f"  {p['strategy']:<10} {p['mac_ratio']:g}x ({_si(p['macs'])} MACs, phi~{p['phi']:.1f}): "
+                             f"{p['val_acc']:.4f} [{p['val_acc_lo']:.4f}, {p['val_acc_hi']:.4f}]")
+        paper = cmp.get("paper") or []
+        if paper:
+            lines.append("the paper on ImageNet (Table 7, EfficientNet-B0, ~4x MACs): " + ", ".join(
+                f"{r['scaling']} {r['top1']}%" for r in paper))
+    return "\n".join(lines)

@@ -1,0 +1,353 @@
+"""Compound scaling: the ladders, the grid study (filter, resume), bisection, the law fit, bad input."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import torch
+import torchvision
+
+from scaler import scaling
+from scaler.cli import main
+from scaler.complexity import complexity
+from scaler.data import DataConfig
+from scaler.dsl import parse_spec
+from scaler.errors import ScalerError
+from scaler.scaling import (Coefficients, ScaleConfig, at_phi, fit_power_law, grid_candidates, grow, ladder,
+                            published_coefficients, published_spec, run_scale, solve_ratio, strategy_spec)
+from scaler.train import TrainConfig
+from scaler.zoo import get_model
+
+PAPER = Coefficients(1.2, 1.1, 1.15, "paper")
+SYNTHETIC = "synthetic:classes=4,size=600,resolution=16,noise=2"
+DATA = DataConfig(name=SYNTHETIC, val_size=128, download=False)
+# Two batches an epoch: the grid and comparison logic is under test here, not the accuracy.
+FAST = TrainConfig(epochs=1, batch_size=64, device="cpu", max_batches_per_epoch=2)
+# A grid with three distinct networks at width 0.25 and 16 px: (1,1.1,1.3), (1.4,1.2,1), (2,1,1).
+TINY_GRID = dict(base="efficientnet-b0", grid=True, width=0.25, step=0.1, tol=0.05, macs_tol=0.05)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models train fastest on one thread, and a shared machine's cores are not oversubscribed."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def b0():
+    return get_model("efficientnet-b0")
+
+
+def ratio(spec, base) -> float:
+    return complexity(spec).macs / complexity(base).macs
+
+
+# --- acceptance: the ladders ------------------------------------------------------------------
+
+# Rounding inflates the low rungs: any depth above 1 turns the one-block stages 1 and 7 into two
+# blocks (ceil), and stride-2 feature maps round up (258 px -> 129, 65, 33, 17, 9 instead of 8.06).
+# The paper's own B2 (depth 1.2, width 1.1, 260 px, almost phi=1) is 1.0 / 0.39 = 2.56x B0, not 1.96x;
+# the derived ladder is 34%, 27%, 19%, 20% above the ideal at phi = 1..4 and within 15% from phi = 5.
+ROUNDING = "ceil of repeats and of stride-2 feature maps: 2.57x, 4.69x, 8.43x, 16.4x vs the ideal 1.92^phi"
+
+
+@pytest.mark.parametrize("phi", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=ROUNDING))
+                                 if p <= 4 else p for p in range(1, 8)])
+def test_derived_ladder_mac_ratio_within_15_percent_of_the_ideal(b0, phi: int) -> None:
+    rows = {r["phi"]: r for r in ladder(b0, PAPER, range(1, 8)) if r["label"] == "derived"}
+    ideal = (1.2 * 1.1 ** 2 * 1.15 ** 2) ** phi
+    assert rows[phi]["mac_ratio"] == pytest.approx(ratio(rows[phi]["spec"], b0))
+    assert abs(rows[phi]["mac_ratio"] / ideal - 1) <= 0.15
+
+
+def test_derived_ladder_excess_is_the_rounding_the_published_ladder_has_too(b0) -> None:
+    rows = ladder(b0, PAPER, range(1, 8))
+    derived = [r for r in rows if r["label"] == "derived"]
+    pub = {r["name"].rpartition("-")[2]: r for r in rows if r["label"] == "published"}
+    assert [r["resolution"] for r in derived] == [round(224 * 1.15 ** p) for p in range(1, 8)]
+    for r in derived:
+        assert r["expected_ratio"] == pytest.approx(1.92 ** r["phi"], rel=1e-3)
+        assert 1.0 <= r["mac_ratio"] / r["expected_ratio"] <= 1.35
+    assert [r["mac_ratio"] for r in derived] == sorted(r["mac_ratio"] for r in derived)
+    # phi=1 (1.2, 1.1, 258 px) is B2 (1.2, 1.1, 260 px) up to 2 px: the same excess over the ideal.
+    assert derived[0]["mac_ratio"] == pytest.approx(pub["b2"]["mac_ratio"], rel=0.01)
+    assert pub["b2"]["mac_ratio"] == pytest.approx(1.0 / 0.39, rel=0.02)  # the paper's Table 2 figures
+
+
+def test_published_ladder_reproduces_b1_to_b7_and_torchvision_counts(b0) -> None:
+    rows = {r["name"].rpartition("-")[2]: r for r in ladder(b0, PAPER) if r["label"] == "published"}
+    assert list(rows) == ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "l2"]
+    for p in published_coefficients():
+        zoo = get_model(p["model"])
+        spec = published_spec(b0, p)
+        assert dataclasses.replace(spec, name=zoo.name) == zoo
+        assert dataclasses.replace(rows[p["suffix"]]["spec"], name=zoo.name) == zoo
+        if p["suffix"] in ("b8", "l2"):
+            continue
+        with torch.device("meta"):
+            tv = getattr(torchvision.models, f"efficientnet_{p['suffix']}")()
+        assert rows[p["suffix"]]["params"] == sum(t.numel() for t in tv.parameters()), p["model"]
+
+
+def test_fractional_phi_and_phi_zero(b0) -> None:
+    spec = at_phi(b0, PAPER, 1.5, "x")
+    assert spec.depth == pytest.approx(1.2 ** 1.5) and spec.width == pytest.approx(1.1 ** 1.5)
+    assert spec.resolution == round(224 * 1.15 ** 1.5)
+    assert parse_spec(spec.text()) == spec
+    assert at_phi(b0, PAPER, 0.0, b0.name) == b0
+    with pytest.raises(ScalerError, match="phi"):
+        at_phi(b0, PAPER, -0.5)
+
+
+# --- the grid ---------------------------------------------------------------------------------
+
+
+def test_grid_keeps_points_on_both_tests_and_merges_equal_networks(b0) -> None:
+    base = grow(b0, width=0.5).scale(resolution=28)
+    m0 = complexity(base, in_channels=1, num_classes=10).macs
+    points = grid_candidates(base, 0.05, [(1.0, 2.0)] * 3, 0.05, 0.075, in_channels=1, num_classes=10)
+    assert 3 <= len(points) <= 12
+    for p in points:
+        assert abs(p.alpha * p.beta ** 2 * p.gamma ** 2 - 2) <= 0.05 + 1e-9
+        assert p.macs == complexity(p.spec, in_channels=1, num_classes=10).macs
+        assert abs(p.macs / m0 / 2 - 1) <= 0.075
+        assert p.spec.resolution == round(28 * p.gamma)
+    identities = [scaling._identity(p.spec) for p in points]
+    assert len(set(identities)) == len(points)
+    labels = {p.label for p in points} | {a for p in points for a in p.aliases}
+    assert "2,1,1" in labels and "1.95,1,1" in labels  # ceil(1.95 r) == ceil(2 r) for r <= 4: one network
+    assert "1,1,1" not in labels  # product 1
+    assert "1.2,1.1,1.15" not in labels  # product 1.92 passes --tol 0.1 only
+    wide = grid_candidates(base, 0.05, [(1.0, 2.0)] * 3, 0.1, 0.075, in_channels=1, num_classes=10)
+    assert len(wide) > len(points)
+    with pytest.raises(ScalerError, match="no grid point satisfies"):
+        grid_candidates(base, 0.05, [(1.0, 2.0)] * 3, 0.0001, 0.0001, in_channels=1, num_classes=10)
+
+
+def grid_trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=False)
+
+
+def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, monkeypatch) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    cfg = ScaleConfig(**TINY_GRID, storage=url)
+    trained: list[str] = []
+    real_fit = scaling.fit
+
+    def counting_fit(spec, data, train_cfg, callback=None):
+        trained.append(spec.name)
+        return real_fit(spec, data, train_cfg, callback=callback)
+
+    monkeypatch.setattr(scaling, "fit", counting_fit)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(trial) -> None:
+        raise Stop
+
+    # 1. Interrupted right after the first point finished.
+    with pytest.raises(Stop):
+        run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None, on_trial=stop_after_first)
+    assert len(trained) == 1
+    first = trained[0]
+
+    # 2. Interrupted in the middle of the second point's training (Ctrl-C).
+    def interrupted_fit(spec, data, train_cfg, callback=None):
+        trained.append(spec.name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaling, "fit", interrupted_fit)
+    with pytest.raises(KeyboardInterrupt):
+        run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    assert len(trained) == 2 and trained[1] != first
+
+    # 3. Rerun: the two other points are trained, the failed one included; the first is not.
+    monkeypatch.setattr(scaling, "fit", counting_fit)
+    report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    assert len(trained) == 4 and first not in trained[2:] and trained[1] in trained[2:]
+    trials = grid_trials(url, "scale-efficientnet-b0")
+    states = [t.state for t in trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3 and states.count(optuna.trial.TrialState.FAIL) == 1
+    assert sorted(t.params["point"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE) == \
+        ["1,1.1,1.3", "1.4,1.2,1", "2,1,1"]
+    assert {"alpha", "beta", "gamma", "macs", "spec", "val_acc"} <= set(trials[0].user_attrs)
+    grid = report["grid"]
+    assert grid["complete"] and grid["trained"] == 2
+    assert len(list((tmp_path / "runs").glob("*/run.json"))) == 3
+
+    out = tmp_path / "scale" / "efficientnet-b0"
+    rows = list(csv.DictReader((out / "grid.csv").open()))
+    assert list(rows[0]) == ["alpha", "beta", "gamma", "val_acc", "macs", "params"] and len(rows) == 3
+    stored = json.loads((out / "coefficients.json").read_text())
+    # The best val acc; on a tie the product closest to 2.
+    best = max(rows, key=lambda r: (float(r["val_acc"]),
+                                    -abs(float(r["alpha"]) * float(r["beta"]) ** 2 * float(r["gamma"]) ** 2 - 2)))
+    assert stored["source"] == "grid" and stored["val_acc"] == pytest.approx(float(best["val_acc"]))
+    assert (stored["alpha"], stored["beta"], stored["gamma"]) == (float(best["alpha"]), float(best["beta"]),
+                                                                    float(best["gamma"]))
+
+    # 4. A later --phi call reuses the stored winner: nothing trained, the ladder uses it.
+    later = run_scale(ScaleConfig(base="efficientnet-b0", phi=2, storage=url), DATA, FAST, tmp_path, log=lambda m: None)
+    assert len(trained) == 4
+    assert later["coefficients"]["source"] == "grid" and later["coefficients"]["alpha"] == stored["alpha"]
+    assert later["model"]["depth"] == pytest.approx(stored["alpha"] ** 2)
+    ladder_rows = list(csv.DictReader((out / "ladder.csv").open()))
+    assert list(ladder_rows[0]) == ["label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"]
+    assert {r["label"] for r in ladder_rows} == {"base", "derived", "published"}
+    for r in ladder_rows:
+        assert parse_spec((out / "models" / f"{r['name']}.arch").read_text()).name == r["name"]
+
+    # 5. Other settings on the same study: refused, one line.
+    with pytest.raises(ScalerError, match="other settings"):
+        run_scale(dataclasses.replace(cfg, macs_tol=0.1), DATA, FAST, tmp_path, log=lambda m: None)
+
+
+# --- bisection and the law fit ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", scaling.STRATEGIES)
+def test_bisection_hits_the_requested_mac_ratio(b0, strategy: str) -> None:
+    macs = lambda s: complexity(s).macs  # noqa: E731
+    for target in (2.0, 4.0, 8.0):
+        mult, spec, m = strategy_spec(strategy, b0, target, PAPER, macs, "b0")
+        assert m == macs(spec)
+        assert m / macs(b0) == pytest.approx(target, rel=0.05), (strategy, target, mult)
+        others = {"depth": spec.depth, "width": spec.width, "resolution": spec.resolution / 224}
+        if strategy != "compound":
+            assert all(v == 1 for k, v in others.items() if k != strategy)
+
+
+def test_solve_ratio_on_a_smooth_function() -> None:
+    spec = get_model("efficientnet-b0")
+    x, _, m = solve_ratio(lambda r: spec.scale(resolution=int(r)), lambda s: s.resolution ** 2, 3 * 224 ** 2, 224, 400,
+                          integer=True)
+    assert x == round(224 * math.sqrt(3))
+
+
+def test_power_law_fit_recovers_known_parameters() -> None:
+    macs = np.array([1e6, 2e6, 4e6, 8e6, 16e6, 32e6])
+    a, b, c = 40.0, 0.3, 0.07
+    err = a * macs ** -b + c
+    law = fit_power_law(macs, err, bootstrap=0)
+    assert (law.a, law.b, law.c) == pytest.approx((a, b, c), rel=1e-3)
+    assert law.predict([64e6])[0] == pytest.approx(a * 64e6 ** -b + c, rel=1e-4)
+
+    rng = np.random.default_rng(0)
+    noisy = err + rng.normal(0, 0.002, len(err))
+    law = fit_power_law(macs, noisy, n_val=5000, bootstrap=100, seed=0)
+    assert law.b == pytest.approx(b, abs=0.15) and law.c == pytest.approx(c, abs=0.03)
+    assert law.b_std > 0 and law.c_std > 0 and np.isfinite(law.a_std)
+    lo, hi = law.band([64e6])
+    assert lo[0] <= law.predict([64e6])[0] <= hi[0]
+    with pytest.raises(ScalerError):
+        fit_power_law(macs[:2], err[:2])
+
+
+def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> None:
+    cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2,4", bootstrap=20,
+                      storage=f"sqlite:///{tmp_path / 'studies.db'}")
+    report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    out = tmp_path / "scale" / "efficientnet-b0"
+    rows = list(csv.DictReader((out / "compare.csv").open()))
+    assert list(rows[0]) == ["strategy", "mac_ratio", "macs", "val_acc"]
+    assert [(r["strategy"], float(r["mac_ratio"])) for r in rows] == [("baseline", 1.0)] + [
+        (s, k) for s in scaling.STRATEGIES for k in (2.0, 4.0)]
+    base_macs = int(rows[0]["macs"])
+    for r, full in zip(rows, report["compare"]["rows"]):
+        assert int(r["macs"]) / base_macs == pytest.approx(full["achieved_ratio"])
+        # At 16 px the stride-2 maps round coarsely (32 px: 2.37x, 33 px: 4.87x): near, not equal.
+        assert abs(math.log(full["achieved_ratio"] / float(r["mac_ratio"]))) <= math.log(1.3)
+    fits = json.loads((out / "fits.json").read_text())
+    assert set(fits) == set(scaling.STRATEGIES)
+    for f in fits.values():
+        assert set(f) == {"a", "b", "c", "a_std", "b_std", "c_std"}
+    assert report["coefficients"]["source"] == "paper"
+    assert json.loads(json.dumps(report))["compare"]["fits"] == fits  # --json prints it as is
+    assert {p["mac_ratio"] for p in report["compare"]["predictions"]} == {8.0, 16.0}
+    assert {(m["strategy"], m["mac_ratio"]) for m in report["compare"]["matched"]} == {
+        (s, k) for s in scaling.STRATEGIES for k in (2.0, 4.0)}
+    # A rerun trains nothing: every model is found among the runs.
+    again = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    assert all(r["reused"] for r in again["compare"]["rows"])
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("scaler: error:"), err
+    return err
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    res = ["--results", str(tmp_path)]
+    data = ["--data", SYNTHETIC, "--val-size", "128", "--train-size", "256", "--width", "0.25"]
+    assert "--phi" in one_line_error(capsys, ["scale", "--phi", "-1", "--base", "efficientnet-b0", *res])
+    assert "no grid point" in one_line_error(capsys, ["scale", "--base", "efficientnet-b0", "--grid", "--tol", "0.0001",
+                                                      "--macs-tol", "0.0001", *data, *res])
+    assert "search space" in one_line_error(capsys, ["scale", "--base", "mbconv", "--phi", "1", *res])
+    assert "unknown model" in one_line_error(capsys, ["scale", "--base", "no-such-net", "--phi", "1", *res])
+    assert "no search result" in one_line_error(capsys, ["scale", "--base", "latest", "--phi", "1", *res])
+    assert "together" in one_line_error(capsys, ["scale", "--alpha", "1.2", "--phi", "1", *res])
+    assert not (tmp_path / "scale").exists()  # bad input leaves nothing behind
+
+
+def test_cli_phi_json_default_base_and_files(tmp_path: Path, capsys) -> None:
+    assert main(["scale", "--phi", "1.5", "--results", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["base"]["source"] == "default" and "no search" in report["base"]["how"]
+    model = report["model"]
+    assert model["phi"] == 1.5 and model["resolution"] == round(224 * 1.15 ** 1.5)
+    assert parse_spec(Path(model["path"]).read_text()).depth == pytest.approx(1.2 ** 1.5)
+    assert main(["scale", "--phi", "3", "--ladder", "--results", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "base: efficientnet-b0 (default: no search result yet)" in text
+    assert "derived" in text and "published" in text and "efficientnet-b0-published-l2" in text
+
+
+def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -> None:
+    from scaler.data import load_data
+    from scaler.search import SearchConfig, run_search
+    from scaler.zoo import load_spec
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    run_search(SearchConfig(width=0.25, trials=1, pruner="none", storage=url, study="s"), load_data(DATA), FAST,
+               tmp_path, progress=False, log=lambda m: None)
+    best = load_spec(str(tmp_path / "search" / "s" / "best.arch"))
+    assert (best.width, best.resolution) == (0.25, 16)  # saved at search fidelity
+    base = scaling.resolve_base(None, tmp_path, url)
+    assert base.source == "latest" and "latest search" in base.how and base.path.endswith("best.arch")
+    assert (base.spec.width, base.spec.resolution) == (1.0, 224)  # the space's own size: the ladder is nominal
+    assert (base.search_width, base.search_resolution) == (0.25, 16)
+    report = run_scale(ScaleConfig(alpha=1.2, beta=1.1, gamma=1.15, train=True, phi=1, storage=url), DATA, FAST,
+                       tmp_path, log=lambda m: None)
+    assert report["base"]["source"] == "latest" and report["fidelity"]["width"] == 0.25
+    trained_base = next(r for r in report["ladder"] if r["label"] == "base")
+    run = json.loads((Path(trained_base["run"]) / "run.json").read_text())
+    assert scaling._identity(parse_spec(run["spec"])) == scaling._identity(best)  # trained as it was searched
+
+
+def test_a_storage_lost_mid_grid_is_a_one_line_run_failure(tmp_path: Path) -> None:
+    from scaler.errors import RunFailedError
+
+    db = tmp_path / "studies.db"
+
+    def remove_the_database(trial) -> None:  # someone wipes the results folder under a running grid
+        db.unlink()
+
+    with pytest.raises(RunFailedError, match=r"storage sqlite:///.*studies\.db failed: .*rerun to resume"):
+        run_scale(ScaleConfig(**TINY_GRID, storage=f"sqlite:///{db}"), DATA, FAST, tmp_path, log=lambda m: None,
+                  on_trial=remove_the_database)
