@@ -116,7 +116,10 @@ def staged_dir(final: str | Path) -> Iterator[Path]:
         raise _failed(final, exc) from None
     try:
         yield tmp
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:  # e.g. a folder of that name appeared meanwhile, or the disk went read-only
+            raise _failed(final, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -155,7 +158,11 @@ def load_runs(root: str | Path | None = None) -> tuple[list[dict], list[str]]:
 def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict: dict | None = None,
              extra: dict | None = None) -> Path:
     """Write one run folder (run.json, model.arch, weights.pt) atomically; returns its path."""
-    run_id = new_run_id(record["name"])
+    run_id = first = new_run_id(record["name"])
+    for n in range(2, 1000):  # the same name twice within a second (a search's best, then its rung): -2, -3...
+        if not (results_root(root) / "runs" / run_id).exists():
+            break
+        run_id = f"{first}-{n}"
     final = results_root(root) / "runs" / run_id
     full = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "kind": kind,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "extra": extra or {}}

@@ -7,7 +7,10 @@ Objectives (MnasNet, Tan et al. 2019; EfficientNet, Tan & Le 2019):
 - ``pareto``: maximise ACC and minimise MACs (or latency) with NSGA-II; the result is the front.
 
 Trials carry the Spec as DSL text and its counts in user attributes; the study lives in an Optuna
-storage (SQLite under results/ by default), so a search resumes where it stopped.
+storage (SQLite under results/ by default), so a search resumes where it stopped. Any number of
+workers (processes, machines) may share one study in PostgreSQL: ``BudgetSampler`` keeps the trial
+budget exact across them, ``recover_dead_trials``/heartbeats fail and re-queue a dead worker's trial,
+and Ctrl-C fails and re-queues the trial in flight (``SearchInterrupted``).
 """
 
 from __future__ import annotations

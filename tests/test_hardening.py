@@ -262,6 +262,14 @@ def test_a_disk_that_fills_up_mid_run_is_one_line_and_the_trial_is_requeued(
     assert trials[1].user_attrs["retry_reason"] == "its worker could not write its results"
 
 
+def test_the_same_run_name_twice_in_a_second_gets_two_folders(tmp_path: Path) -> None:
+    from scaler.results import save_run
+
+    record = {"name": "m", "spec": "model m\n"}
+    paths = {save_run(record, "train", tmp_path) for _ in range(3)}
+    assert len(paths) == 3 and all((p / "run.json").exists() for p in paths)
+
+
 def test_check_writable_creates_the_folder(tmp_path: Path) -> None:
     assert check_writable(tmp_path / "a" / "b").is_dir()
     assert list((tmp_path / "a" / "b").iterdir()) == []

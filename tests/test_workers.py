@@ -230,7 +230,7 @@ def test_database_outage_mid_run_is_one_line_and_resumable(space: str, tmp_path:
     except Unavailable as exc:
         pytest.skip(str(exc))
     try:
-        cmd = worker_cmd(space, cluster.url, "outage", tmp_path, 3)
+        cmd = worker_cmd(space, cluster.url, "outage", tmp_path, 3, "--epochs", "3")  # long enough to stop mid-trial
         (proc,) = start(cmd, 1)
         try:
             wait_for_training(cluster.url, "outage", {proc.pid})
