@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Callable, Sequence
 
+from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 
 
@@ -283,7 +284,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
         step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
         tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
-        seed=args.seed)
+        seed=args.seed, depth_round=args.depth_round)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                             device=args.device, seed=args.seed)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
@@ -386,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
         scale.add_argument(f"--{name}-range", metavar="LO:HI", help=f"grid range of {name} (default 1.0:2.0)")
     scale.add_argument("--tol", type=float, help="keep |alpha*beta^2*gamma^2 - 2| <= TOL (default 0.05)")
     scale.add_argument("--macs-tol", type=float, help="and counted MACs within this fraction of 2x (default 0.075)")
+    scale.add_argument("--depth-round", choices=DEPTH_ROUNDINGS, default="round",
+                       help="repeats of derived models: round (nearest, default: MACs follow the law) or ceil "
+                            "(EfficientNet's rule; published B1..L2 always use it)")
     scale.add_argument("--width", type=positive_float, help="proxy width of trained models (default: the search's, 0.5)")
     scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
     scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")

@@ -14,7 +14,10 @@ The second step of EfficientNet, on the user's baseline and data:
    resolution ``round(base_res * gamma^phi)``; the ladder phi = 1..7 (``derived``) next to the
    published B1..B8 and L2 coefficients applied to the same base (``published``), each with
    params, MACs, activations and its MAC ratio to the base against the ideal
-   ``(alpha * beta^2 * gamma^2)^phi``.
+   ``(alpha * beta^2 * gamma^2)^phi``. Derived repeats round to the nearest by default
+   (``--depth-round round``): EfficientNet's ceil turns every one-block stage into two at depth 1.2,
+   so B0 at phi = 1 would count 2.57x its MACs instead of 1.92x (34% over the law); published
+   rungs keep ceil, as B1..L2 were built.
 3. **Scaling laws.** At matched MAC ratios (2x, 4x, 8x) the base scaled by depth only, width only,
    resolution only (each multiplier found by bisection on the counted MACs) and compound (phi found
    likewise); each is trained, and per strategy ``error = a * MACs^-b + c`` is fitted by least
@@ -53,6 +56,7 @@ import numpy as np
 from scaler.complexity import complexity
 from scaler.data import DataConfig, Dataset
 from scaler.dsl import Space, Spec, parse_text
+from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import RunFailedError, ScalerError
 from scaler.train import TrainConfig
 
@@ -73,6 +77,7 @@ DEFAULT_TOL = 0.05
 DEFAULT_MACS_TOL = 0.075
 DEFAULT_RATIOS = (2.0, 4.0, 8.0)
 DEFAULT_PROXY_WIDTH = 0.5
+GRID_POLL_S = 2.0  # how often a worker with nothing left to train looks at the others' grid points
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -129,8 +134,11 @@ class ScaleConfig:
     study: str | None = None
     storage: str | None = None
     seed: int = 0
+    depth_round: str = "round"
 
     def __post_init__(self) -> None:
+        if self.depth_round not in DEPTH_ROUNDINGS:
+            raise ScalerError(f"--depth-round must be one of {', '.join(DEPTH_ROUNDINGS)}, got {self.depth_round!r}")
         if self.phi is not None and not (0 <= self.phi < math.inf):
             raise ScalerError(f"--phi must be a number >= 0, got {self.phi:g}")
         given = [v is not None for v in (self.alpha, self.beta, self.gamma)]
@@ -302,12 +310,15 @@ def search_settings(study: str, storage: str | None, results: str | Path | None)
 
 
 def grow(spec: Spec, depth: float = 1.0, width: float = 1.0, resolution: float = 1.0, name: str | None = None,
-         dropout: float | None = None) -> Spec:
-    """``spec`` with depth and width multiplied and its resolution times ``resolution`` (rounded)."""
+         dropout: float | None = None, depth_round: str | None = None) -> Spec:
+    """``spec`` with depth and width multiplied and its resolution times ``resolution`` (rounded);
+    ``depth_round`` (ceil, round) replaces the Spec's rule for turning depth into repeats."""
     out = spec.scale(depth=depth, width=width, resolution=max(1, round(spec.resolution * resolution)), name=name)
     changes: dict[str, Any] = {"depth": _r(out.depth), "width": _r(out.width)}
     if dropout is not None:
         changes["dropout"] = dropout
+    if depth_round is not None:
+        changes["depth_round"] = depth_round
     return dataclasses.replace(out, **changes)
 
 
@@ -341,9 +352,10 @@ def published_coefficients() -> list[dict]:
 
 
 def published_spec(base: Spec, row: dict, name: str | None = None) -> Spec:
-    """A published coefficient set applied to ``base`` (resolution ratio res / 224)."""
+    """A published coefficient set applied to ``base`` (resolution ratio res / 224), repeats rounded up as
+    B1..L2 were built."""
     return grow(base, row["depth"], row["width"], row["resolution"] / PUBLISHED_RESOLUTION, name=name,
-                dropout=row["dropout"])
+                dropout=row["dropout"], depth_round="ceil")
 
 
 def count(spec: Spec, in_channels: int = 3, num_classes: int = 1000) -> Any:
@@ -464,7 +476,7 @@ def _identity(spec: Spec) -> str:
 
     depth 1.9 and depth 2 give the same repeats (ceil), so they are one network and one training.
     """
-    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "divisor")}
+    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "depth_round", "divisor")}
     return repr((settings, spec.blocks()))
 
 
@@ -623,7 +635,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
               key: str, on_trial: Callable[[Any], None] | None = None) -> GridResult:
     import optuna
 
-    from scaler.search import WORKER, mask_url, open_storage, recover_dead_trials
+    from scaler.search import WORKER, mask_url, open_storage, reap, recover_dead_trials
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     log = fidelity.log
@@ -658,8 +670,10 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         for name in ("alpha", "beta", "gamma", "product", "macs", "params", "acts", "mac_ratio"):
             trial.set_user_attr(name, getattr(point, name))
         trial.set_user_attr("spec", point.spec.text())
-        if label in _point_states(study)[0] or _running_elsewhere(study, label, trial.number):
-            trial.set_user_attr("duplicate", True)  # GridSampler hands out running points when none is left
+        if label in _point_states(study)[0] or _running_earlier(study, label, trial.number):
+            # GridSampler hands out running points when none is left, and two workers can draw the same
+            # point at once: the earlier trial trains it, this one steps aside.
+            trial.set_user_attr("duplicate", True)
             raise optuna.TrialPruned(f"point {label} is finished or running in another worker")
         start = time.perf_counter()
         record, reused = fidelity.fit(point.spec, {"stage": "grid", "base": key, "study": study_name,
@@ -686,21 +700,31 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
 
     callbacks = [stop_when_done] + ([lambda s, t: on_trial(t)] if on_trial else [])
     stalled = 0
+    announced = False
     while True:
         done, pending = _point_states(study)
+        if len(done) == total:
+            break
         missing = [lab for lab in labels if lab not in done and lab not in pending]
         retry = [lab for lab in missing if _tried(study, lab)]
         for lab in retry:  # failed before (interrupted): GridSampler counts them visited, so queue them
             _enqueue(study, lab, grid_ids, space)
         todo = len(missing) - len(retry) + len(_waiting(study))
-        if not missing and not _waiting(study):
-            break
-        before = len(done)
-        study.optimize(objective, n_trials=todo, catch=(), callbacks=callbacks)
-        if len(_point_states(study)[0]) == before:
-            stalled += 1
-            if stalled >= 2:
+        if todo:
+            before = len(done)
+            study.optimize(objective, n_trials=todo, catch=(), callbacks=callbacks)
+            stalled = 0 if len(_point_states(study)[0]) > before else stalled + 1
+            if stalled >= 3:
                 break
+            continue
+        # Nothing left to start: the last points train in other workers. Wait for them, so that every
+        # worker reports the whole grid's winner; a dead worker's point is failed by its heartbeat (or
+        # PID) and queued again, and then trained here.
+        if not announced:
+            log(f"waiting for {len(pending)} grid point(s) training in other workers")
+            announced = True
+        time.sleep(GRID_POLL_S)
+        reap(study)
 
     done, pending = _point_states(study)
     rows = []
@@ -735,10 +759,11 @@ def _point_states(study: Any) -> tuple[dict[str, Any], set[str]]:
     return done, pending - set(done)
 
 
-def _running_elsewhere(study: Any, label: str, number: int) -> bool:
+def _running_earlier(study: Any, label: str, number: int) -> bool:
+    """Whether a trial numbered below ``number`` is training point ``label``."""
     import optuna
 
-    return any(t.number != number and t.params.get("point") == label
+    return any(t.number < number and t.params.get("point") == label
                for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
 
 
@@ -1049,7 +1074,8 @@ def choose_coefficients(cfg: ScaleConfig, base: Base, out: Path) -> tuple[Coeffi
     if cfg.grid_requested:
         return None, "grid search requested"
     stored = load_coefficients(out)
-    if stored is not None and stored.source == "grid" and stored.detail.get("complete", True):
+    if (stored is not None and stored.source == "grid" and stored.detail.get("complete", True)
+            and stored.detail.get("depth_round", "ceil") == cfg.depth_round):
         return stored, f"the grid winner stored in {out / 'coefficients.json'}"
     if _is_paper_base(base.spec):
         return Coefficients(*PAPER_COEFFICIENTS, "paper"), ("the base is efficientnet-b0: the paper's values "
@@ -1058,10 +1084,11 @@ def choose_coefficients(cfg: ScaleConfig, base: Base, out: Path) -> tuple[Coeffi
 
 
 def _is_paper_base(spec: Spec) -> bool:
-    """Is ``spec`` EfficientNet-B0 (whatever its name)?"""
+    """Is ``spec`` EfficientNet-B0 (whatever its name and its rule for rounding repeats, moot at depth 1)?"""
     from scaler.zoo import get_model
 
-    return dataclasses.replace(spec, name=PAPER_BASE) == get_model(PAPER_BASE)
+    b0 = get_model(PAPER_BASE)
+    return dataclasses.replace(spec, name=PAPER_BASE, depth_round=b0.depth_round) == b0
 
 
 def load_coefficients(out: Path) -> Coefficients | None:
@@ -1090,6 +1117,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
     started = time.perf_counter()
     storage_url = cfg.storage or default_storage(results)
     base = resolve_base(cfg.base, results, cfg.storage)
+    base = dataclasses.replace(base, spec=dataclasses.replace(base.spec, depth_round=cfg.depth_round))
     out = results_root(results) / "scale" / base.key
     coefficients, why = choose_coefficients(cfg, base, out)
     needs_data = coefficients is None or cfg.train or cfg.compare
@@ -1125,6 +1153,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         coefficients = Coefficients(w["alpha"], w["beta"], w["gamma"], "grid", {
             "base": base.key, "val_acc": w["val_acc"], "mac_ratio": w["mac_ratio"], "study": grid.study,
             "storage": grid.storage, "complete": grid.complete, "points": len(grid.rows),
+            "depth_round": cfg.depth_round,
             "fidelity": fidelity.describe() if fidelity else None})
         why = "the grid winner" + ("" if grid.complete else " so far (points still running in other workers)")
     assert coefficients is not None
@@ -1143,7 +1172,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
             pub = next((p for p in published_coefficients() if r["name"].endswith(f"-published-{p['suffix']}")), None)
             res_mult = r["resolution"] / base.spec.resolution
             spec = grow(base_fid, r["depth"], r["width"], res_mult, name=r["name"],
-                        dropout=pub["dropout"] if pub else None)
+                        dropout=pub["dropout"] if pub else None, depth_round="ceil" if pub else None)
             start = time.perf_counter()
             record, reused = fidelity.fit(spec, {"stage": "train", "base": base.key, "phi": r["phi"],
                                                  "ladder": r["label"]}, save_weights=True)

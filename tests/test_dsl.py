@@ -20,6 +20,7 @@ from scaler.dsl import (
     parse_text,
     require_spec,
     round_channels,
+    scale_repeats,
 )
 from scaler.dsl.blocks import Basic, Bottleneck, Conv, Dense, Linear, MaxPool, MBConv
 from scaler.errors import ScalerError
@@ -592,6 +593,31 @@ def test_divisor_setting_is_used():
     roundtrip(spec)
 
 
+@pytest.mark.parametrize("repeats, depth, ceil, nearest", [
+    (1, 1.2, 2, 1),      # EfficientNet's B1/B2 stage 1: ceil doubles a one-block stage
+    (4, 1.2, 5, 5),      # 4.8
+    (3, 1.2, 4, 4),      # 3.6
+    (2, 1.2, 3, 2),      # 2.4
+    (2, 1.25, 3, 3),     # 2.5 rounds half up
+    (1, 0.5, 1, 1),      # never below one block
+    (3, 0.5, 2, 2),      # 1.5
+    (4, 3.1, 13, 12),    # B7: 12.4
+    (3, 1.0, 3, 3),
+])
+def test_scale_repeats_golden(repeats, depth, ceil, nearest):
+    assert scale_repeats(repeats, depth, "ceil") == ceil
+    assert scale_repeats(repeats, depth, "round") == nearest
+
+
+def test_depth_round_setting_is_used_and_written():
+    text = "model d\n  depth 1.2\n  stage conv c8 r1\n  stage conv c8 r2\n  head fc\n"
+    ceil, nearest = parse_spec(text), parse_spec(text.replace("depth 1.2", "depth 1.2\n  depth_round round"))
+    assert ceil.depth_round == "ceil" and nearest.depth_round == "round"
+    assert [len([b for b in s.blocks() if b.part == "stage"]) for s in (ceil, nearest)] == [5, 3]
+    assert "depth_round" not in ceil.text() and "depth_round round" in nearest.text()
+    roundtrip(nearest)
+
+
 # ----------------------------------------------------------------------------- errors
 
 
@@ -627,6 +653,7 @@ ERROR_CASES = {
     "infinite float": (layer_text("  stage mbconv c8 e1e999"), 2, "e1e999", "expected a finite number"),
     "bad act": (layer_text("  stage conv c8 act=swish"), 2, "act=swish", "unknown activation 'swish'"),
     "bad norm": (layer_text("  stage conv c8 norm=ln"), 2, "norm=ln", "unknown norm 'ln'"),
+    "bad depth rounding": ("model m\n  depth_round floor\n  head fc\n", 2, "floor", "unknown depth rounding 'floor'"),
     "unclosed brace": (layer_text("  stage conv c8 k{3,5 s2"), 2, "{", "unclosed '{': expected '}'"),
     "unclosed bracket": (layer_text("  stage conv c[8..16 s2"), 2, "[", "unclosed '['"),
     "stray brace": (layer_text("  stage conv c8 k3}"), 2, "}", "unexpected '}'"),

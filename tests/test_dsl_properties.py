@@ -35,7 +35,7 @@ from scaler.dsl.blocks import (
 )
 from scaler.dsl.model import SETTINGS, Layer
 from scaler.dsl.params import Categorical, IntRange, Tied
-from scaler.dsl.values import ACTIVATIONS, NORMS
+from scaler.dsl.values import ACTIVATIONS, DEPTH_ROUNDINGS, NORMS
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO_TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "search_spaces").glob("*.arch"))}
@@ -79,7 +79,7 @@ DSL_CHARS = "abcdefghiklmnoprstuvwxyz0123456789    \n\n\n{}[],.$=#-x_/"
 WORDS = sorted({
     "model", "extends", "stem", "stage", "head", "choice", "conv", "mbconv", "basic", "bottleneck", "maxpool",
     "avgpool", "gpool", "adaptpool", "fc", "norm", "dense", "transition", "inception", "inc3a", "inc3c",
-    "preact", "width", "depth", "resolution", "dropout", "drop_path", "act", "family", "divisor", "bn_eps",
+    "preact", "width", "depth", "depth_round", "round", "resolution", "dropout", "drop_path", "act", "family", "divisor", "bn_eps",
     "gn_groups", "silu", "relu", "none", "bn", "gn", "dw", "ceil", "noskip", "ws", "nobias", "c", "k", "s",
     "e", "se", "r", "g", "b", "p", "o", "d", "growth", "c1=", "r3=", "pp", "pf", "k5=", "c7=", "3", "5", "16",
     "0", "0.25", "1.5", "1e999", "1e-5", "1x7", "{3,5}", "[1..4]", "[16..64/8]", "$k", "$kernel", "{", "}",
@@ -131,6 +131,7 @@ VALID_VALUES = {
     "ratio": st.sampled_from(("0", "0.0", "0.25", ".5", "1e-2")),
     "act": st.sampled_from(ACTIVATIONS),
     "norm": st.sampled_from(NORMS),
+    "rounding": st.sampled_from(DEPTH_ROUNDINGS),
     "word": st.sampled_from(("resnet", "a-b", "x.1")),
 }
 OPEN_VALUES = {
@@ -141,6 +142,7 @@ OPEN_VALUES = {
     "ratio": st.sampled_from(("{0,0.25}", "{0.5}")),
     "act": st.sampled_from(("{relu,silu}",)),
     "norm": st.sampled_from(("{bn,gn}",)),
+    "rounding": st.sampled_from(("{ceil,round}",)),
     "word": st.sampled_from(("{a,b}",)),
 }
 
@@ -345,6 +347,7 @@ def specs(draw):
     if draw(st.booleans()):
         settings_ = draw(st.fixed_dictionaries({}, optional={
             "family": words, "resolution": st.integers(1, 2000), "width": multipliers, "depth": multipliers,
+            "depth_round": st.sampled_from(DEPTH_ROUNDINGS),
             "divisor": st.integers(1, 64), "dropout": ratios, "drop_path": ratios,
             "act": st.sampled_from(ACTIVATIONS), "norm": st.sampled_from(NORMS), "bn_eps": positive,
             "gn_groups": st.integers(1, 64),

@@ -1,4 +1,4 @@
-"""Many `scaler search` workers on one PostgreSQL study (a private throwaway cluster on loopback).
+"""Many `scaler search` and `scaler scale` workers on one PostgreSQL study (a private throwaway cluster on loopback).
 
 Each test starts real worker processes on a tiny grid space with synthetic data (a trial trains in
 about a second) and checks the study afterwards: exactly ``--trials`` finished trials, every grid
@@ -88,8 +88,9 @@ def finish(procs: list[subprocess.Popen], timeout: float = 150) -> list[tuple[in
     return out
 
 
-def wait_for_training(url: str, study: str, pids: set[int], deadline: float = 120) -> optuna.trial.FrozenTrial:
-    """A RUNNING trial of one of ``pids`` that is past its proxies, i.e. training."""
+def wait_for_training(url: str, study: str, pids: set[int], marker: str, deadline: float = 120
+                      ) -> optuna.trial.FrozenTrial:
+    """A RUNNING trial of one of ``pids`` that has user attribute ``marker``, i.e. is training."""
     end = time.time() + deadline
     while time.time() < end:
         try:
@@ -97,12 +98,27 @@ def wait_for_training(url: str, study: str, pids: set[int], deadline: float = 12
         except KeyError:
             trials = []
         for t in trials:
-            if t.state == TS.RUNNING and "proxies" in t.user_attrs:
+            if t.state == TS.RUNNING and marker in t.user_attrs:
                 pid = int(t.user_attrs["worker"].rpartition(":")[2])
                 if pid in pids:
                     return t
         time.sleep(0.2)
     pytest.fail("no trial started training")
+
+
+def kill_one_in_training(url: str, study: str, procs: list[subprocess.Popen], marker: str
+                         ) -> tuple[optuna.trial.FrozenTrial, int]:
+    """SIGKILL the worker of a trial seen training: (that trial, the worker's pid)."""
+    try:
+        victim = wait_for_training(url, study, {p.pid for p in procs}, marker)
+        pid = int(victim.user_attrs["worker"].rpartition(":")[2])
+        os.killpg(pid, signal.SIGKILL)
+        # left unreaped on purpose: a killed worker can stay a zombie while its parent is busy
+    except BaseException:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGKILL)
+        raise
+    return victim, pid
 
 
 def check_study(url: str, study: str, results: Path, budget: int) -> list[optuna.trial.FrozenTrial]:
@@ -199,15 +215,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(pg: PgCluster, space: str,
     url = pg.url
     # 3 epochs: trials long enough that the one seen training is still training when the kill lands
     procs = start(worker_cmd(space, url, "kill", tmp_path, GRID, "--epochs", "3"), 3)
-    try:
-        victim = wait_for_training(url, "kill", {p.pid for p in procs})
-        pid = int(victim.user_attrs["worker"].rpartition(":")[2])
-        os.killpg(pid, signal.SIGKILL)
-        # left unreaped on purpose: a killed worker can stay a zombie while its parent is busy
-    except BaseException:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGKILL)
-        raise
+    victim, pid = kill_one_in_training(url, "kill", procs, "proxies")  # past its proxies: training
     outs = finish(procs)
     for p, (code, stdout, stderr) in zip(procs, outs):
         if p.pid == pid:
@@ -224,6 +232,64 @@ def test_sigkilled_worker_trial_is_failed_and_retried(pg: PgCluster, space: str,
     assert retry[0].user_attrs["retry_reason"] == "its worker process is gone"
 
 
+# --- the compound-scaling grid shared by several `scaler scale` workers -----------------------
+
+# B0 at width 0.25 and 16 px: 9 distinct networks on the grid (step 0.1, both tolerances 0.1).
+SCALE_GRID = 9
+
+
+def scale_cmd(url: str, study: str, results: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "scaler", "scale", "--base", "efficientnet-b0", "--grid", "--width", "0.25",
+            "--step", "0.1", "--tol", "0.1", "--macs-tol", "0.1", "--data", "synthetic:classes=4,size=600,resolution=16",
+            "--val-size", "128", "--train-size", "448", "--epochs", "1", "--batch-size", "64", "--device", "cpu",
+            "--storage", url, "--study", study, "--results", str(results), "--json", *extra]
+
+
+def check_grid(url: str, study: str, results: Path, outs: list[tuple[int, str, str]]) -> list[optuna.trial.FrozenTrial]:
+    """Every point finished once and trained once, nothing left running, every worker reports the same
+    complete grid and winner; returns all trials."""
+    reports = []
+    for code, stdout, stderr in outs:
+        assert code == 0, stderr[-3000:]
+        no_secret(stdout, stderr)
+        reports.append(json.loads(stdout))
+    trials = optuna.load_study(study_name=study, storage=url).get_trials()
+    assert not [t for t in trials if t.state in (TS.RUNNING, TS.WAITING)]
+    points = [t.params["point"] for t in trials if t.state == TS.COMPLETE]
+    assert len(points) == SCALE_GRID and len(set(points)) == SCALE_GRID, points
+    runs = [json.loads(p.read_text()) for p in results.glob("runs/*/run.json")]
+    trained = [(r["extra"]["alpha"], r["extra"]["beta"], r["extra"]["gamma"]) for r in runs
+               if r["extra"].get("stage") == "grid" and r["extra"].get("study") == study]
+    assert len(trained) == len(set(trained)) == SCALE_GRID, "a grid point was trained twice"
+    assert all(r["grid"]["complete"] for r in reports)
+    assert len({json.dumps(r["coefficients"], sort_keys=True) for r in reports}) == 1
+    stored = json.loads((results / "scale" / "efficientnet-b0" / "coefficients.json").read_text())
+    assert stored["complete"] and stored["points"] == SCALE_GRID
+    assert (stored["alpha"], stored["beta"], stored["gamma"]) == tuple(
+        reports[0]["coefficients"][k] for k in ("alpha", "beta", "gamma"))
+    return trials
+
+
+def test_three_scale_workers_train_every_grid_point_once(pg: PgCluster, tmp_path: Path) -> None:
+    outs = finish(start(scale_cmd(pg.url, "grid3", tmp_path), 3), timeout=300)
+    trials = check_grid(pg.url, "grid3", tmp_path, outs)
+    workers = {t.user_attrs["worker"] for t in trials if t.state == TS.COMPLETE}
+    assert len(workers) >= 2, "the grid was not shared between workers"
+    assert sum(json.loads(stdout)["grid"]["trained"] for _, stdout, _ in outs) == SCALE_GRID
+
+
+def test_sigkilled_scale_worker_point_is_retried_by_the_others(pg: PgCluster, tmp_path: Path) -> None:
+    procs = start(scale_cmd(pg.url, "gridkill", tmp_path, "--epochs", "4"), 3)
+    victim, pid = kill_one_in_training(pg.url, "gridkill", procs, "spec")  # the Spec is recorded before training
+    outs = finish(procs, timeout=300)
+    assert [code for p, (code, _, _) in zip(procs, outs) if p.pid == pid] == [-signal.SIGKILL]
+    trials = check_grid(pg.url, "gridkill", tmp_path, [o for p, o in zip(procs, outs) if p.pid != pid])
+    dead = next(t for t in trials if t.number == victim.number)
+    assert dead.state == TS.FAIL
+    retried = [t for t in trials if t.state == TS.COMPLETE and t.params["point"] == victim.params["point"]]
+    assert len(retried) == 1 and retried[0].user_attrs["worker"] != victim.user_attrs["worker"]
+
+
 def test_database_outage_mid_run_is_one_line_and_resumable(space: str, tmp_path: Path) -> None:
     try:
         cluster = PgCluster().start()  # a cluster of its own: this test stops it
@@ -233,7 +299,7 @@ def test_database_outage_mid_run_is_one_line_and_resumable(space: str, tmp_path:
         cmd = worker_cmd(space, cluster.url, "outage", tmp_path, 3, "--epochs", "3")  # long enough to stop mid-trial
         (proc,) = start(cmd, 1)
         try:
-            wait_for_training(cluster.url, "outage", {proc.pid})
+            wait_for_training(cluster.url, "outage", {proc.pid}, "proxies")
             cluster._run(str(cluster.bin / "pg_ctl"), "-D", str(cluster.dir / "data"), "-m", "immediate", "-w", "stop")
         except BaseException:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "resolution": ("int", 224),
     "width": ("float", 1.0),
     "depth": ("float", 1.0),
+    "depth_round": ("rounding", "ceil"),
     "divisor": ("int", 8),
     "dropout": ("ratio", 0.0),
     "drop_path": ("ratio", 0.0),
@@ -59,6 +60,7 @@ class Model:
     resolution: Any = 224
     width: Any = 1.0
     depth: Any = 1.0
+    depth_round: Any = "ceil"
     divisor: Any = 8
     dropout: Any = 0.0
     drop_path: Any = 0.0
@@ -118,7 +120,7 @@ class Spec(Model):
             block = self._resolve(layer.block)
             repeats = layer.repeats
             if layer.part == "stage" and block.depth_scalable:
-                repeats = int(math.ceil(repeats * self.depth))
+                repeats = scale_repeats(repeats, self.depth, self.depth_round)
             for i in range(repeats):
                 first = block if i == 0 or not hasattr(block, "stride") else dataclasses.replace(block, stride=1)
                 out.append(BlockInstance(index, layer.part, first))
@@ -213,6 +215,17 @@ def make_model(**fields: Any) -> Spec | Space:
     if any(isinstance(value, PARAM_TYPES) for _, value in space._open_values()):
         return space
     return Spec(**fields)
+
+
+def scale_repeats(repeats: int, depth: float, rounding: str = "ceil") -> int:
+    """A stage's ``repeats`` times ``depth`` as whole blocks, at least one.
+
+    ``ceil`` is EfficientNet's ``round_repeats`` (B1..B7 are built with it); ``round`` goes to the nearest
+    (half up), so a one-block stage stays one block at depth 1.2 and the network's MACs follow the compound
+    scaling law (alpha * beta^2 * gamma^2)^phi instead of overshooting it by up to a third.
+    """
+    scaled = repeats * depth
+    return max(1, int(math.ceil(scaled) if rounding == "ceil" else math.floor(scaled + 0.5)))
 
 
 def round_channels(channels: int, width: float, divisor: int = 8) -> int:

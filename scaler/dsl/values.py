@@ -7,6 +7,9 @@ import re
 
 ACTIVATIONS = ("relu", "relu6", "silu", "gelu", "hswish", "sigmoid", "none")
 NORMS = ("bn", "gn", "none")
+# How a depth multiplier turns repeats into whole blocks: EfficientNet's ceil, or to the nearest
+# (half up), which keeps the total depth close to depth x repeats (timm's depth_trunc="round").
+DEPTH_ROUNDINGS = ("ceil", "round")
 
 _INT = re.compile(r"[0-9]+")
 _FLOAT = re.compile(r"[0-9]*\.?[0-9]+(e-?[0-9]+)?")
@@ -49,6 +52,10 @@ def parse_value(kind: str, text: str) -> int | float | str | tuple[int, int]:
     if kind == "norm":
         if text not in NORMS:
             raise ValueError(f"unknown norm {text!r}; expected one of {', '.join(NORMS)}")
+        return text
+    if kind == "rounding":
+        if text not in DEPTH_ROUNDINGS:
+            raise ValueError(f"unknown depth rounding {text!r}; expected one of {', '.join(DEPTH_ROUNDINGS)}")
         return text
     if kind == "word":
         if not _WORD.fullmatch(text):
