@@ -1,6 +1,6 @@
 """The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
-driven by Playwright, every page opened against a results/ fixture; no error element, at least one
-rendered plot per page, a screenshot of each.
+driven by Playwright, every page opened against a results/ folder made by real tiny ``scaler train``,
+``search`` and ``scale`` runs; no error element, at least one rendered plot per page, a screenshot of each.
 
 Needs Debian's ``chromium`` (scripts/setup.sh installs it) and the ``playwright`` package (the
 ``test`` extra); Playwright never downloads a browser here, it is pointed at chromium's binary.
@@ -20,9 +20,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the fixture builder, whatever the import mode
-from test_dashboard import make_results  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["Zoo", "Runs", "Search", "Scaling", "Inspect"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,6 +31,32 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
+
+
+# Tiny but real: seeded synthetic 16 px images, one epoch, a quarter of B0's width.
+DATA = ["--data", "synthetic:classes=4,size=384,resolution=16", "--val-size", "64", "--train-size", "256",
+        "--epochs", "1", "--batch-size", "64", "--device", "cpu"]
+RUNS = [
+    ["train", "plain-cnn", *DATA],
+    ["search", "--space", "mbconv", "--trials", "3", "--width", "0.25", "--pruner", "none", *DATA],
+    # three grid points (as in test_scaling's TINY_GRID), the model at phi 2, one matched-MACs comparison
+    ["scale", "--base", "efficientnet-b0", "--phi", "2", "--width", "0.25", "--grid", "--step", "0.2", "--tol", "0.1",
+     "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
+]
+
+
+def make_real_results(root: Path) -> Path:
+    """results/ as a user's commands leave it: a training run, a search study, a scaling base."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", SCALER_RESULTS=str(root))
+    env.pop("SCALER_STORAGE", None)
+    for argv in RUNS:
+        done = subprocess.run([sys.executable, "-m", "scaler", *argv], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, f"scaler {' '.join(argv)}:\n{done.stderr[-3000:]}"
+    assert (root / "search" / "mbconv-reward" / "best.arch").exists()
+    assert {"grid.csv", "ladder.csv", "compare.csv", "fits.json"} <= {
+        p.name for p in (root / "scale" / "efficientnet-b0").iterdir()}
+    return root
 
 
 def free_port() -> int:
@@ -70,8 +93,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path):
-    """``streamlit run app.py`` against a fresh results fixture; yields its URL, always stopped."""
-    results = make_results(tmp_path / "results")
+    """``streamlit run app.py`` against results/ from real runs; yields its URL, always stopped."""
+    results = make_real_results(tmp_path / "results")
     port = free_port()
     env = dict(os.environ, SCALER_RESULTS=str(results), PYTHONUNBUFFERED="1")
     env.pop("SCALER_STORAGE", None)
