@@ -37,7 +37,8 @@ class Network(nn.Sequential):
 
 
 def _init_weights(model: nn.Module) -> None:
-    """He init for convs (fan-out), unit norms, uniform(+-1/sqrt(fan-in)) linears.
+    """He init for convs (fan-out), unit norms, uniform(+-1/sqrt(fan-in)) linears, then each residual
+    branch's closing norm zeroed (``zero_init_last``: every residual block starts as its shortcut).
 
     Linear bounds follow the fan-in, not torchvision's 1/sqrt(classes): with 10 classes that would
     start training from large logits."""
@@ -53,6 +54,9 @@ def _init_weights(model: nn.Module) -> None:
             bound = 1.0 / math.sqrt(m.in_features)
             nn.init.uniform_(m.weight, -bound, bound)
             nn.init.zeros_(m.bias)
+    for m in model.modules():
+        if hasattr(m, "zero_init_last"):
+            m.zero_init_last()
 
 
 def build(spec: Spec, num_classes: int = 1000, in_channels: int = 3,

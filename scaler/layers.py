@@ -103,6 +103,16 @@ class SqueezeExcite(nn.Module):
         return x * torch.sigmoid(self.fc2(self.act(self.fc1(s))))
 
 
+def zero_last_norm(branch: nn.Module) -> None:
+    """Zero the scale of a residual branch's closing norm, so that the block starts as its shortcut
+    (Goyal et al. 2017; timm's ``zero_init_last``): deep networks then train from the first steps, which
+    proxy-fidelity runs of a few hundred steps depend on (a B0-like net at 3.6x depth reaches 0.80
+    instead of 0.38 in two Fashion-MNIST epochs). A branch that ends in a bare conv is left as is."""
+    last = [m for m in branch.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.GroupNorm))][-1]
+    if not isinstance(last, nn.Conv2d):
+        nn.init.zeros_(last.weight)
+
+
 class Residual(nn.Module):
     """``shortcut(x) + drop_path(body(x))``, then an optional activation (post-activation ResNets)."""
 
@@ -115,6 +125,9 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.shortcut(x) + self.drop_path(self.body(x)))
+
+    def zero_init_last(self) -> None:
+        zero_last_norm(self.body)
 
 
 class MBConvBlock(nn.Module):
@@ -137,6 +150,10 @@ class MBConvBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block(x)
         return x + self.drop_path(out) if self.use_residual else out
+
+    def zero_init_last(self) -> None:
+        if self.use_residual:
+            zero_last_norm(self.block)
 
 
 def _projection(cin: int, cout: int, stride: int, ctx: Context) -> nn.Module | None:

@@ -139,3 +139,18 @@ def test_published_rows_join_zoo_models() -> None:
     assert rows["efficientnet-b0"].top1 == 77.1
     assert rows["resnet50"].source
     assert set(rows) <= set(SPECS)
+
+
+
+@pytest.mark.parametrize("name", ["efficientnet-b0", "resnet18", "resnet50"])
+def test_residual_blocks_start_as_their_shortcut(name: str) -> None:
+    from scaler.layers import MBConvBlock, Residual
+
+    torch.manual_seed(0)
+    net = build(get_model(name), num_classes=10).eval()
+    plain = [m for m in net.modules() if (isinstance(m, MBConvBlock) and m.use_residual)
+             or (isinstance(m, Residual) and isinstance(m.shortcut, nn.Identity))]
+    assert len(plain) >= 3
+    for block in plain:  # the branch adds exactly zero: the block passes a non-negative input through
+        x = torch.rand(2, next(m for m in block.modules() if isinstance(m, nn.Conv2d)).in_channels, 8, 8)
+        assert torch.equal(block(x), x), type(block).__name__
