@@ -1296,6 +1296,10 @@ def format_report(report: dict, full_ladder: bool = False) -> str:
         if cmp["fits"]:
             lines.append("\nfits error = a * MACs^-b + c (± bootstrap spread):")
             for s, f in cmp["fits"].items():
+                if f["a"] == 0:  # the least-squares law is flat: a alone is not identified
+                    lines.append(f"  {s:<10} flat: the error does not fall with MACs here (c={f['c']:.4f}"
+                                 f"±{f['c_std']:.2g}, the mean error)")
+                    continue
                 lines.append(f"  {s:<10} a={f['a']:.3g}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
                              f"c={f['c']:.4f}±{f['c_std']:.2g}")
             lines.append("predicted val acc at the next rungs (5-95% band):")

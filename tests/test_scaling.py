@@ -258,6 +258,13 @@ def test_power_law_fit_recovers_known_parameters() -> None:
         fit_power_law(macs[:2], err[:2])
 
 
+def test_an_error_that_rises_with_macs_fits_a_flat_law() -> None:
+    err = [0.20, 0.25, 0.31, 0.40]  # bigger nets further from convergence in a short run
+    law = fit_power_law([1e6, 2e6, 4e6, 8e6], err, bootstrap=0)
+    assert law.a == 0 and law.c == pytest.approx(np.mean(err))
+    assert law.predict([16e6])[0] == pytest.approx(np.mean(err))
+
+
 def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> None:
     cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2,4", bootstrap=20,
                       storage=f"sqlite:///{tmp_path / 'studies.db'}")
