@@ -129,9 +129,11 @@ def test_a_silent_worker_on_another_host_is_failed_by_heartbeat_and_retried(tmp_
 
 
 def search_cmd(space: str, url: str, study: str, results: Path, trials: int) -> list[str]:
+    # 8 epochs: a trial seen training is still training when the signal lands (3 epochs of these tiny
+    # nets could end first on a quiet machine, leaving nothing in flight to re-queue)
     return [sys.executable, "-m", "scaler", "search", "--space", space, "--sampler", "random", "--pruner", "none",
             "--data", "synthetic:classes=4,size=1200,resolution=16", "--val-size", "128", "--train-size", "1024",
-            "--width", "1", "--epochs", "3", "--device", "cpu", "--trials", str(trials), "--storage", url,
+            "--width", "1", "--epochs", "8", "--device", "cpu", "--trials", str(trials), "--storage", url,
             "--study", study, "--results", str(results), "--json"]
 
 
