@@ -635,7 +635,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
               key: str, on_trial: Callable[[Any], None] | None = None) -> GridResult:
     import optuna
 
-    from scaler.search import WORKER, mask_url, open_storage, reap, recover_dead_trials
+    from scaler.search import WORKER, mask_url, open_storage, pin_settings, reap, recover_dead_trials
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     log = fidelity.log
@@ -645,14 +645,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     sampler = optuna.samplers.GridSampler(space, seed=fidelity.data.cfg.seed)
     study = optuna.create_study(storage=open_storage(storage_url), study_name=study_name, direction="maximize",
                                 sampler=sampler, load_if_exists=True)
-    settings = grid_study_settings(base_fid, points, fidelity)
-    previous = study.user_attrs.get("settings")
-    if previous is None:
-        study.set_user_attr("settings", settings)
-    elif previous != settings:
-        changed = sorted(k for k in settings if previous.get(k) != settings[k])
-        raise ScalerError(f"grid study {study_name!r} was run with other settings ({', '.join(changed)}); "
-                          f"use another --study or the same flags")
+    pin_settings(study, grid_study_settings(base_fid, points, fidelity), "grid study")
     recovered = recover_dead_trials(study)
     if recovered:
         log(f"re-queued {recovered} grid point(s) left running by a stopped process")

@@ -441,6 +441,18 @@ def study_settings(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data
     }
 
 
+def pin_settings(study: Any, settings: dict, what: str) -> None:
+    """Record ``settings`` on a new study; refuse to resume one that was run with other settings
+    (its trials would not be comparable), naming the settings that differ."""
+    previous = study.user_attrs.get("settings")
+    if previous is None:
+        study.set_user_attr("settings", settings)
+    elif previous != settings:
+        changed = sorted(k for k in settings if previous.get(k) != settings[k])
+        raise ScalerError(f"{what} {study.study_name!r} was run with other settings ({', '.join(changed)}); "
+                          f"use another --study or the same flags")
+
+
 class SearchInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM through the CLI) stopped a search cleanly: ``result`` holds the summary so far;
     ``requeued`` is the number of the trial that was in flight, now failed and queued again (or None)."""
@@ -511,13 +523,7 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
                                   pruner=make_pruner(cfg, train_cfg))
         created = False
-    previous = study.user_attrs.get("settings")
-    if previous is None:
-        study.set_user_attr("settings", settings)
-    elif previous != settings:
-        changed = sorted(k for k in settings if previous.get(k) != settings[k])
-        raise ScalerError(f"study {study_name!r} was run with other settings ({', '.join(changed)}); "
-                          f"use another --study or the same flags")
+    pin_settings(study, settings, "study")
     recovered = recover_dead_trials(study)
     if recovered:
         log(f"re-queued {recovered} trial(s) left running by a stopped process")
