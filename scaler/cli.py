@@ -100,7 +100,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                           "acts": cx.acts, "layers": layers, "dsl": spec.text()}, indent=1))
         return 0
     print(f"{spec.name} ({spec.family}) at {cx.resolution} px, width x{spec.width:g}, depth x{spec.depth:g}: "
-          f"{cx.params:,} params, {cx.macs / 1e9:.3f} G MACs, {cx.acts / 1e6:.2f} M activations")
+          f"{cx.params:,} params, {_si(cx.macs)} MACs, {_si(cx.acts)} activations")
     print(format_table(layers, [
         ("layer", "layer", _plain), ("block", "block", _plain), ("repeats", "r", _plain),
         ("output", "output", _plain), ("params", "params", _si), ("macs", "MACs", _si),

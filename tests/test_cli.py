@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scaler.complexity import complexity
 from scaler.zoo import get_model
 
 
@@ -36,6 +37,15 @@ def test_inspect_breaks_down_by_stage(cli) -> None:
     assert data["params"] == sum(layer["params"] for layer in data["layers"]) == 5_288_548
     assert [layer["layer"] for layer in data["layers"]][:2] == ["stem1", "stage1"]
     assert data["layers"][1]["output"] == "16x112x112"
+
+
+def test_inspect_table_gives_small_counts_three_significant_digits(cli) -> None:
+    code, out, _ = cli("inspect", "efficientnet-b0", "--width", "0.5", "--resolution", "28", "--classes", "10")
+    assert code == 0
+    cx = complexity(get_model("efficientnet-b0").scale(width=0.5, resolution=28), num_classes=10)
+    assert 2e6 < cx.macs < 3e6 and 1e4 < cx.acts < 1e5  # so three digits with M and K, not "0.002 G MACs"
+    head = f"{cx.params:,} params, {cx.macs / 1e6:.3g}M MACs, {cx.acts / 1e3:.3g}K activations"
+    assert out.splitlines()[0].endswith(head)
 
 
 def test_inspect_scales_and_reads_files_that_extend_the_zoo(cli, tmp_path: Path) -> None:
