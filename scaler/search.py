@@ -143,6 +143,13 @@ def reference_point(space: Space) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def trial_model_name(space: str, study: str, number: int) -> str:
+    """The name of trial ``number``'s model: ``<space>-<study>-t<N>``, the space said once when the
+    study's name already starts with it (the default study mbconv-reward: ``mbconv-reward-t5``)."""
+    prefix = study if study.startswith(f"{space}-") else f"{space}-{study}"
+    return f"{prefix}-t{number}"
+
+
 def proxy_spec(spec: Spec, cfg: SearchConfig, data: Dataset) -> Spec:
     """The model at search fidelity: the proxy width and the data's resolution."""
     return spec.scale(width=cfg.width, resolution=data.resolution)
@@ -544,7 +551,7 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
         if trial._trial_id in sampler.surplus:
             trial.set_user_attr("surplus", True)
             raise TrialNotCounted(f"trial {trial.number} is surplus: the study's {budget} trials are taken")
-        spec = proxy_spec(space.sample(trial, name=f"{space.name}-{study_name}-t{trial.number}"), cfg, data)
+        spec = proxy_spec(space.sample(trial, name=trial_model_name(space.name, study_name, trial.number)), cfg, data)
         if reference is not None and trial.params == reference[1] and "reference" not in trial.user_attrs:
             trial.set_user_attr("reference", reference[0])
         if grid:  # a safety net: grid points go one per trial number, so this only trips on a race

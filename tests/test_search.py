@@ -18,7 +18,8 @@ from scaler.data import DataConfig, load_data
 from scaler.dsl import parse_file
 from scaler.errors import ScalerError
 from scaler.proxies import score
-from scaler.search import SearchConfig, load_space, mask_url, reference_point, reward, run_search
+from scaler.search import (SearchConfig, load_space, mask_url, reference_point, reward, run_search,
+                           trial_model_name)
 from scaler.train import TrainConfig
 from scaler.zoo import get_model, load_spec
 
@@ -58,6 +59,12 @@ def finished(study_name: str, url: str) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
 
 
+def test_trial_models_name_the_space_once() -> None:
+    assert trial_model_name("mbconv", "mbconv-reward", 5) == "mbconv-reward-t5"
+    assert trial_model_name("mbconv", "nas1", 0) == "mbconv-nas1-t0"
+    assert trial_model_name("mbconv", "mbconvx", 2) == "mbconv-mbconvx-t2"
+
+
 def test_reward_is_mnasnet_soft_constraint() -> None:
     assert reward(0.8, 2e6, 1e6, -0.07) == pytest.approx(0.8 * 2 ** -0.07)
     assert reward(0.8, 1e6, 1e6, -0.07) == 0.8
@@ -81,6 +88,7 @@ def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     assert result.target_macs == result.reference["macs"]
     best = load_spec(str(tmp_path / "search" / "s" / "best.arch"))
     assert best.text() == result.baseline["spec"]
+    assert best.name == f"mbconv-s-t{result.baseline['trial']}"
     assert (tmp_path / "search" / "s" / "trials.csv").read_text().startswith("trial,")
     runs = list((tmp_path / "runs").glob("*/run.json"))
     assert len(runs) == sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
