@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import pytest
@@ -22,3 +23,20 @@ def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
         return code, out, err
 
     return run
+
+
+# CI sets SCALER_NO_SKIPS=1: it installs everything (PostgreSQL, chromium, Fashion-MNIST), so a test
+# that skips there because something is missing is a broken install step, not a green run.
+NO_SKIPS = os.environ.get("SCALER_NO_SKIPS") == "1"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if NO_SKIPS and reporter else []
+    if skipped:
+        reporter.write("\n")
+    for report in skipped:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        reporter.write_line(f"SCALER_NO_SKIPS=1 but {report.nodeid} was skipped: {reason}", red=True)
+    if skipped and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
