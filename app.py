@@ -320,7 +320,7 @@ def page_scaling() -> None:
     else:
         chart(fig.scaling_compare(result.compare, result.fits), "scale_compare")
         if result.fits:
-            rows = [{"strategy": s, "law": "error = a · x^-b + c",
+            rows = [{"strategy": s, "law": "error = a · x^-b + c, x = " + fig.law_x_label(f),
                      "a": f"{f['a']:.3g} ± {f['a_std']:.2g}", "b": f"{f['b']:.3g} ± {f['b_std']:.2g}",
                      "c": f"{f['c']:.3g} ± {f['c_std']:.2g}"} for s, f in result.fits.items()]
             st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="–", key="scale_fits")

@@ -32,7 +32,8 @@ multiply-adds throughout.
 Files under ``results/scale/<base>/`` (each written atomically): ``grid.csv`` (alpha, beta, gamma,
 val_acc, macs, params), ``coefficients.json``, ``ladder.csv`` (label, name, phi, width, depth,
 resolution, params, macs, mac_ratio), ``models/*.arch``, ``compare.csv`` (strategy, mac_ratio, macs,
-val_acc), ``fits.json`` ({strategy: {a, b, c, a_std, b_std, c_std}}), ``compare.json`` (the full
+val_acc), ``fits.json`` ({strategy: {a, b, c, a_std, b_std, c_std, m0, x}}: error = a * (MACs / m0)^-b + c
+with m0 the base's MACs, x = "mac_ratio"), ``compare.json`` (the full
 comparison table and predictions) and ``summary.json`` (what the last call printed, as JSON).
 """
 
@@ -868,7 +869,12 @@ def strategy_spec(strategy: str, base_fid: Spec, ratio: float, coefficients: Coe
 
 @dataclass(frozen=True)
 class PowerLaw:
-    """error = a * macs^-b + c, with bootstrap standard deviations and parameter samples."""
+    """error = a * (macs / m0)^-b + c, with bootstrap standard deviations and parameter samples.
+
+    MACs count relative to ``m0`` (the base model's MACs) so that ``a`` reads as a fraction: the
+    error the law says scaling can remove, at the base (error there is a + c). In raw MACs the same
+    law's factor would be a * m0^b, which is 1e22 for a 1.4 M MAC base and b = 4.
+    """
 
     a: float
     b: float
@@ -876,10 +882,11 @@ class PowerLaw:
     a_std: float = float("nan")
     b_std: float = float("nan")
     c_std: float = float("nan")
+    m0: float = 1.0
     samples: Any = field(default=None, compare=False, repr=False)
 
     def predict(self, macs: Any) -> Any:
-        return self.a * np.asarray(macs, dtype=float) ** -self.b + self.c
+        return self.a * (np.asarray(macs, dtype=float) / self.m0) ** -self.b + self.c
 
     def band(self, macs: Any, lo: float = 5.0, hi: float = 95.0) -> tuple[Any, Any]:
         """Percentile band of the predicted error over the bootstrap samples (the fit itself if none)."""
@@ -887,11 +894,14 @@ class PowerLaw:
         if self.samples is None or len(self.samples) == 0:
             p = self.predict(x)
             return p, p
-        preds = np.array([a * x ** -b + c for a, b, c in self.samples])
+        u = x / self.m0
+        preds = np.array([a * u ** -b + c for a, b, c in self.samples])
         return np.percentile(preds, lo, axis=0), np.percentile(preds, hi, axis=0)
 
     def as_dict(self) -> dict:
-        return {k: float(getattr(self, k)) for k in ("a", "b", "c", "a_std", "b_std", "c_std")}
+        """The fits.json entry; ``x`` tells readers (the dashboard) that MACs count relative to ``m0``."""
+        return {**{k: float(getattr(self, k)) for k in ("a", "b", "c", "a_std", "b_std", "c_std", "m0")},
+                "x": "mac_ratio"}
 
 
 _B_MAX = 4.0
@@ -944,8 +954,9 @@ def _fit_once(u: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]
 
 
 def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None = None, bootstrap: int = 200,
-                  seed: int = 0) -> PowerLaw:
-    """Fit error = a * macs^-b + c (a, b, c >= 0) by least squares, with a parametric bootstrap.
+                  seed: int = 0, m0: float | None = None) -> PowerLaw:
+    """Fit error = a * (macs / m0)^-b + c (a, b, c >= 0) by least squares, with a parametric bootstrap.
+    ``m0`` is the MACs the law counts from (the base's; default the smallest of ``macs``).
 
     ``*_std`` are bootstrap spreads (half the 16-84 percentile range, a normal's std); ``band`` gives
     percentile bands of predictions.
@@ -961,10 +972,12 @@ def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None
         raise ScalerError(f"a power-law fit needs at least 3 points, got {len(x)}")
     if np.any(x <= 0) or not np.all(np.isfinite(y)):
         raise ScalerError("a power-law fit needs positive MACs and finite errors")
-    x0 = float(x.min())
+    x0 = float(m0 if m0 is not None else x.min())
+    if not x0 > 0:
+        raise ScalerError(f"a power-law fit needs a positive reference MACs, got {x0:g}")
     u = x / x0
     A, b, c, sse = _fit_once(u, y)
-    law = PowerLaw(A * x0 ** b, b, c)
+    law = PowerLaw(A, b, c, m0=x0)
     if bootstrap <= 0:
         return law
     fitted = A * u ** -b + c
@@ -976,7 +989,7 @@ def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None
     for _ in range(bootstrap):
         y_star = np.clip(fitted + rng.normal(0.0, 1.0, len(y)) * sigma, 0.0, 1.0)
         a_s, b_s, c_s, _ = _fit_once(u, y_star)
-        samples.append((a_s * x0 ** b_s, b_s, c_s))
+        samples.append((a_s, b_s, c_s))
     s = np.array(samples)
     # Half the 16-84 percentile spread: the std of a normal, robust to the few refits that run off to
     # a flat law (b -> 0) where a alone is not identified.
@@ -1031,7 +1044,7 @@ def run_compare(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, 
         if len(pts) < 3:
             continue
         law = fit_power_law([r["macs"] for r in pts], [1 - r["val_acc"] for r in pts], n_val=n_val,
-                            bootstrap=bootstrap, seed=seed)
+                            bootstrap=bootstrap, seed=seed, m0=m0)
         laws[strategy] = law
         fits[strategy] = law.as_dict()
     matched = []  # each law read at exactly the requested ratios: fair where rounding missed the target
@@ -1287,13 +1300,14 @@ def format_report(report: dict, full_ladder: bool = False) -> str:
                                                     sorted(fitted, key=lambda f: -f["val_acc"])))
             lines.append(f"  best at {ratio_v:g}x MACs: " + "; ".join(parts))
         if cmp["fits"]:
-            lines.append("\nfits error = a * MACs^-b + c (± bootstrap spread):")
+            lines.append(f"\nfits error = a * (MACs / {_si(cmp['base_macs'])})^-b + c, MACs relative to the base "
+                         f"(± bootstrap spread):")
             for s, f in cmp["fits"].items():
                 if f["a"] == 0:  # the least-squares law is flat: a alone is not identified
                     lines.append(f"  {s:<10} flat: the error does not fall with MACs here (c={f['c']:.4f}"
                                  f"±{f['c_std']:.2g}, the mean error)")
                     continue
-                lines.append(f"  {s:<10} a={f['a']:.3g}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
+                lines.append(f"  {s:<10} a={f['a']:.4f}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
                              f"c={f['c']:.4f}±{f['c_std']:.2g}")
             lines.append("predicted val acc at the next rungs (5-95% band):")
             for p in cmp["predictions"]:

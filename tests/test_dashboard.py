@@ -469,6 +469,22 @@ def test_law_x_picks_the_variable_that_fits() -> None:
     assert (lo < mid).all() and (mid < hi).all()
 
 
+def test_a_law_counted_from_the_base_is_drawn_from_its_m0() -> None:
+    # rounding kept the measured models off their target ratios: the curve must use the fit's m0,
+    # not the base MACs that macs / mac_ratio suggests
+    m0 = 1.4e6
+    compare = pd.DataFrame({"strategy": "compound", "mac_ratio": [1.0, 2.0, 4.0], "macs": [m0, 2.3 * m0, 3.7 * m0]})
+    fit = {"a": 0.05, "b": 0.8, "c": 0.15, "a_std": 0.01, "b_std": 0.1, "c_std": 0.01, "m0": m0, "x": "mac_ratio"}
+    compare["val_acc"] = 1 - (fit["a"] * (compare["macs"] / m0) ** -fit["b"] + fit["c"])
+    figure = F.scaling_compare(compare, {"compound": fit})
+    curve = next(t for t in figure.data if t.name == "compound fit")
+    x = np.asarray(curve.x)
+    assert np.allclose(curve.y, 1 - (fit["a"] * (x / m0) ** -fit["b"] + fit["c"]))
+    assert "x = MACs / 1.4 M" in curve.hovertemplate
+    assert F.law_x_label(fit) == "MACs / 1.4 M" and F.law_x_label({"a": 1, "b": 1, "c": 0}) == "MACs"
+    assert F.law_x_label({"a": 1, "b": 1, "c": 0}, "mac_ratio") == "MACs / base"
+
+
 def test_inspect_stages() -> None:
     _, cx, layers = data.inspect_model(get_model("efficientnet-b0"))
     fig = F.inspect_stages(layers, "b0")

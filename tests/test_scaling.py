@@ -244,7 +244,11 @@ def test_power_law_fit_recovers_known_parameters() -> None:
     a, b, c = 40.0, 0.3, 0.07
     err = a * macs ** -b + c
     law = fit_power_law(macs, err, bootstrap=0)
-    assert (law.a, law.b, law.c) == pytest.approx((a, b, c), rel=1e-3)
+    # counted from the smallest model: a is the error above the floor there, 40 * (1e6)^-0.3 = 0.634
+    assert law.m0 == 1e6 and (law.a, law.b, law.c) == pytest.approx((a * 1e6 ** -b, b, c), rel=1e-3)
+    assert law.predict([64e6])[0] == pytest.approx(a * 64e6 ** -b + c, rel=1e-4)
+    law = fit_power_law(macs, err, bootstrap=0, m0=4e6)
+    assert law.a == pytest.approx(a * 4e6 ** -b, rel=1e-3)
     assert law.predict([64e6])[0] == pytest.approx(a * 64e6 ** -b + c, rel=1e-4)
 
     rng = np.random.default_rng(0)
@@ -282,7 +286,9 @@ def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> 
     fits = json.loads((out / "fits.json").read_text())
     assert set(fits) == set(scaling.STRATEGIES)
     for f in fits.values():
-        assert set(f) == {"a", "b", "c", "a_std", "b_std", "c_std"}
+        assert set(f) == {"a", "b", "c", "a_std", "b_std", "c_std", "m0", "x"}
+        # counted from the base: a is a fraction of error, not a * base_macs^b (1e22 for b = 4)
+        assert f["m0"] == base_macs and f["x"] == "mac_ratio" and 0 <= f["a"] <= 1
     assert report["coefficients"]["source"] == "paper"
     assert json.loads(json.dumps(report))["compare"]["fits"] == fits  # --json prints it as is
     assert {p["mac_ratio"] for p in report["compare"]["predictions"]} == {8.0, 16.0}

@@ -853,7 +853,8 @@ def read_table(path: Path, required: Iterable[str], numeric: Iterable[str]) -> t
 
 
 def read_fits(path: Path) -> tuple[dict[str, dict[str, float]] | None, list[str]]:
-    """``fits.json``: per strategy the law error = a * x^-b + c and its standard errors."""
+    """``fits.json``: per strategy the law error = a * x^-b + c and its standard errors; ``x`` says
+    whether x is MACs or MACs / ``m0`` (the base's MACs, when given)."""
     from scaler.results import read_json
 
     if not path.is_file():
@@ -874,6 +875,9 @@ def read_fits(path: Path) -> tuple[dict[str, dict[str, float]] | None, list[str]
             continue
         if isinstance(fit, dict) and fit.get("x") in ("macs", "mac_ratio"):
             entry["x"] = fit["x"]
+        m0 = fit.get("m0") if isinstance(fit, dict) else None
+        if isinstance(m0, (int, float)) and math.isfinite(m0) and m0 > 0:
+            entry["m0"] = float(m0)  # the MACs that x = 1 stands for (the base's)
         fits[str(strategy)] = entry
     return fits, warnings
 

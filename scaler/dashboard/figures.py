@@ -447,6 +447,15 @@ def law_x(compare: pd.DataFrame, fit: Mapping[str, Any]) -> str:
     return best
 
 
+def law_x_label(fit: Mapping[str, Any], xcol: str | None = None) -> str:
+    """What a fitted law's x is, for labels: MACs, or MACs relative to the base's (``m0`` when known);
+    ``xcol`` as ``law_x`` found it, when the fit does not say."""
+    kind = fit.get("x") or xcol or ("mac_ratio" if fit.get("m0") else "macs")
+    if kind == "macs":
+        return "MACs"
+    return f"MACs / {si(fit['m0'])}" if fit.get("m0") else "MACs / base"
+
+
 def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float]] | None = None,
                     extrapolate: float = 4.0) -> go.Figure:
     """Accuracy vs MACs of each scaling strategy (depth, width, resolution only, compound), the
@@ -477,12 +486,14 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
             continue
         xcol = law_x(g, fit)
         scale = 1.0
-        if xcol == "mac_ratio":
+        if xcol == "mac_ratio" and fit.get("m0"):
+            scale = float(fit["m0"])  # the base's MACs, as the fit counted them
+        elif xcol == "mac_ratio":
             ok = g.dropna(subset=["mac_ratio"])
             ok = ok[ok["mac_ratio"] > 0]
             if ok.empty:
                 continue
-            scale = float(np.median(ok["macs"] / ok["mac_ratio"]))  # MACs of the base
+            scale = float(np.median(ok["macs"] / ok["mac_ratio"]))  # MACs of the base, near enough
         lo, hi = float(g["macs"].min()), float(g["macs"].max())
         measured = np.geomspace(lo, hi, 40) if hi > lo else np.array([lo])
         beyond = np.geomspace(hi, hi * extrapolate, 30)
@@ -490,8 +501,7 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
         with np.errstate(all="ignore"):
             acc = 1.0 - law_error(every / scale, fit)
             band_lo, band_hi = law_band(every / scale, fit)
-        law = (f"1 − ({fit['a']:.3g}·x^−{fit['b']:.3g} + {fit['c']:.3g}), x = "
-               + ("MACs" if xcol == "macs" else "MACs / base"))
+        law = f"1 − ({fit['a']:.3g}·x^−{fit['b']:.3g} + {fit['c']:.3g}), x = {law_x_label(fit, xcol)}"
         fig.add_trace(go.Scatter(x=np.concatenate([every, every[::-1]]),
                                  y=np.concatenate([1.0 - band_hi, (1.0 - band_lo)[::-1]]),
                                  fill="toself", fillcolor=_rgba(color, 0.15), line=dict(width=0),
