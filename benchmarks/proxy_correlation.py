@@ -15,12 +15,12 @@ import time
 import numpy as np
 import optuna
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.data import DataConfig, load_data
-from scaler.evaluate import fit
-from scaler.proxies import score
+from scaler.training.fit import fit
+from scaler.training.proxies import score
 from scaler.search import load_space
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 
 
 def ranks(values: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import optuna
 
 from scaler.data import DataConfig, load_data
 from scaler.search import SearchConfig, run_search
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 
 
 def arm(sampler: str, pruner: str, seed: int, budget: float, data, fidelity: TrainConfig) -> list[tuple[float, float]]:

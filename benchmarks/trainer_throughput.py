@@ -24,10 +24,10 @@ import torch
 import torchvision
 from torch import nn
 
-from scaler.build import build
-from scaler.complexity import complexity
+from scaler.nn.build import build
+from scaler.nn.complexity import complexity
 from scaler.data import DEBIAN_FASHION_MNIST_DIR, DataConfig, load_data
-from scaler.train import TrainConfig, train
+from scaler.training.trainer import TrainConfig, train
 from scaler.zoo import get_model
 
 

@@ -48,18 +48,18 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 def stub_worker(space: str, url: str, study: str, trials: int, results: str) -> None:
     """One worker of the storage-only arm: run_search with training and proxies stubbed out."""
-    import scaler.evaluate
-    import scaler.proxies
+    import scaler.training.fit
+    import scaler.training.proxies
     from scaler.data import DataConfig, load_data
     from scaler.search import SearchConfig, run_search
-    from scaler.train import TrainConfig
+    from scaler.training.trainer import TrainConfig
 
     def fit(spec, data, cfg, callback=None, **_):
         return {"name": spec.name, "family": spec.family, "spec": spec.text(), "status": "ok", "val_acc": 0.5,
                 "latency_ms": 0.1, "train_time_s": 0.0, "params": 0, "macs": 0, "acts": 0}, None
 
-    scaler.evaluate.fit = fit
-    scaler.proxies.score = lambda *a, **k: {"synflow": 1.0, "naswot": 1.0, "params": 1.0}
+    scaler.training.fit.fit = fit
+    scaler.training.proxies.score = lambda *a, **k: {"synflow": 1.0, "naswot": 1.0, "params": 1.0}
     data = load_data(DataConfig(name="synthetic:classes=4,size=600,resolution=16", val_size=128, download=False))
     cfg = SearchConfig(space=space, width=1.0, trials=trials, sampler="random", pruner="none", storage=url,
                        study=study, proxy_batch=16)

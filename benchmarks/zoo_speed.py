@@ -14,8 +14,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from scaler.build import build
-from scaler.complexity import complexity
+from scaler.nn.build import build
+from scaler.nn.complexity import complexity
 from scaler.dsl import Spec
 from scaler.zoo import _library, library, spaces_dir
 

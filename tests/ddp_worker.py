@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from scaler.data import DataConfig, load_data
-from scaler.train import Report, TrainConfig, distributed_context, train
+from scaler.training.trainer import Report, TrainConfig, distributed_context, train
 
 
 def _digest(module: nn.Module) -> str:

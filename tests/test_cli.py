@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.zoo import get_model
 
 

@@ -15,7 +15,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.dashboard import data
 from scaler.dashboard import figures as F
 from scaler.zoo import get_model

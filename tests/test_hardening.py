@@ -26,7 +26,7 @@ from scaler.errors import RunFailedError
 from scaler.results import check_writable, load_runs
 from scaler.search import (BudgetSampler, SearchConfig, latest_best, mask_url, open_storage, redact,
                            run_search)
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 TS = optuna.trial.TrialState
@@ -301,9 +301,9 @@ def test_max_params_guard_prunes_candidates_before_building(tmp_path: Path, data
                                    MemoryError()])
 def test_out_of_memory_prunes_the_trial_and_the_study_goes_on(tmp_path: Path, data, space, monkeypatch,
                                                               error: BaseException) -> None:
-    import scaler.evaluate
+    import scaler.training.fit
 
-    real, calls = scaler.evaluate.fit, []
+    real, calls = scaler.training.fit.fit, []
 
     def fit(*args, **kwargs):
         calls.append(1)
@@ -311,7 +311,7 @@ def test_out_of_memory_prunes_the_trial_and_the_study_goes_on(tmp_path: Path, da
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scaler.evaluate, "fit", fit)
+    monkeypatch.setattr(scaler.training.fit, "fit", fit)
     url = sqlite(tmp_path)
     cfg = SearchConfig(space=space, width=1.0, trials=3, seed=0, proxy_batch=16, storage=url, study="m",
                        sampler="random", pruner="none")

@@ -16,13 +16,13 @@ import torchvision
 
 from scaler import scaling
 from scaler.cli import main
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.data import DataConfig
 from scaler.dsl import parse_spec
 from scaler.errors import ScalerError
 from scaler.scaling import (Coefficients, ScaleConfig, at_phi, fit_power_law, grid_candidates, grow, ladder,
                             published_coefficients, published_spec, run_scale, solve_ratio, strategy_spec)
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
 PAPER = Coefficients(1.2, 1.1, 1.15, "paper")

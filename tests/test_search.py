@@ -17,10 +17,10 @@ from scaler.cli import main
 from scaler.data import DataConfig, load_data
 from scaler.dsl import parse_file
 from scaler.errors import ScalerError
-from scaler.proxies import score
+from scaler.training.proxies import score
 from scaler.search import (SearchConfig, load_space, mask_url, reference_point, reward, run_search,
                            trial_model_name)
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model, load_spec
 
 TINY = dict(width=0.25, trials=3, seed=0, proxy_batch=16)

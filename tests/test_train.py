@@ -1,4 +1,4 @@
-"""Tests of scaler.train: accuracy, determinism, divergence, callbacks, optimizer groups, schedules, DDP."""
+"""Tests of scaler.training.trainer: accuracy, determinism, divergence, callbacks, optimizer groups, schedules, DDP."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from torch import nn
 from scaler import data as data_mod
 from scaler.data import DataConfig, load_data
 from scaler.errors import ScalerError, UnknownNameError
-from scaler.train import (
+from scaler.training.trainer import (
     Report,
     TrainConfig,
     distributed_context,

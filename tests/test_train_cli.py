@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scaler.build import build
+from scaler.nn.build import build
 from scaler.dsl import parse_spec
 from scaler.results import load_runs
 

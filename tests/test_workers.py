@@ -176,17 +176,17 @@ def test_three_workers_finish_the_budget_exactly(pg: PgCluster, space: str, tmp_
 
 STUB_WORKER = """
 import sys
-import scaler.evaluate, scaler.proxies
+import scaler.training.fit, scaler.training.proxies
 from scaler.data import DataConfig, load_data
 from scaler.search import SearchConfig, run_search
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 
 def fit(spec, data, cfg, callback=None, **_):  # no training: only sampling and the storage are left
     return {"name": spec.name, "family": spec.family, "spec": spec.text(), "status": "ok", "val_acc": 0.5,
             "latency_ms": 0.1, "train_time_s": 0.0, "params": 0, "macs": 0, "acts": 0}, None
 
-scaler.evaluate.fit = fit
-scaler.proxies.score = lambda *a, **k: {"synflow": 1.0}
+scaler.training.fit.fit = fit
+scaler.training.proxies.score = lambda *a, **k: {"synflow": 1.0}
 space, url, study, trials, results = sys.argv[1:]
 data = load_data(DataConfig(name="synthetic:classes=4,size=600,resolution=16", val_size=128, download=False))
 cfg = SearchConfig(space=space, width=1.0, trials=int(trials), sampler="random", pruner="none", storage=url,

@@ -10,8 +10,8 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from scaler.build import build
-from scaler.complexity import complexity
+from scaler.nn.build import build
+from scaler.nn.complexity import complexity
 from scaler.dsl import Spec
 from scaler.zoo import REFERENCE_DIR, get_model, library, published
 
@@ -144,7 +144,7 @@ def test_published_rows_join_zoo_models() -> None:
 
 @pytest.mark.parametrize("name", ["efficientnet-b0", "resnet18", "resnet50"])
 def test_residual_blocks_start_as_their_shortcut(name: str) -> None:
-    from scaler.layers import MBConvBlock, Residual
+    from scaler.nn.layers import MBConvBlock, Residual
 
     torch.manual_seed(0)
     net = build(get_model(name), num_classes=10).eval()

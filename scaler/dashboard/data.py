@@ -923,7 +923,7 @@ def inspect_model(spec: Any, resolution: int | None = None, width: float = 1.0,
 
     Raises ScalerError for bad factors or a resolution too small for the network.
     """
-    from scaler.complexity import complexity
+    from scaler.nn.complexity import complexity
 
     scaled = spec.scale(depth=depth, width=width, resolution=resolution)
     cx = complexity(scaled)

@@ -2,8 +2,8 @@
 
 Each field names its DSL key (``k`` for kernel, ``c`` for channels, ...) and its kind. Fields
 marked ``channels`` grow with the width multiplier; blocks marked ``depth_scalable`` repeat more
-with the depth multiplier. Configs are plain data (no torch): ``scaler.layers`` turns them into
-modules and ``scaler.complexity`` counts them.
+with the depth multiplier. Configs are plain data (no torch): ``scaler.nn.layers`` turns them into
+modules and ``scaler.nn.complexity`` counts them.
 """
 
 from __future__ import annotations

@@ -31,11 +31,11 @@ from typing import Any, Callable
 
 import optuna
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.data import Dataset
 from scaler.dsl import Space, Spec
 from scaler.errors import RunFailedError, ScalerError
-from scaler.train import Report, TrainConfig
+from scaler.training.trainer import Report, TrainConfig
 
 OBJECTIVES = ("reward", "constraint", "pareto")
 SAMPLERS = ("tpe", "random", "nsga2", "grid")
@@ -506,8 +506,8 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
                 progress: bool, log: Callable[[str], None], storage: Any) -> SearchResult:
     import torch
 
-    from scaler import proxies
-    from scaler.evaluate import fit
+    from scaler.training import proxies
+    from scaler.training.fit import fit
     from scaler.results import default_storage, results_root, save_run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -728,7 +728,7 @@ def _prefilter(study: Any, space: Space, cfg: SearchConfig, data: Dataset, x: An
     """Score ``cfg.prefilter`` random candidates by a zero-cost proxy and queue the best ones first."""
     import optuna
 
-    from scaler import proxies
+    from scaler.training import proxies
 
     sampler_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed + 1))
     scored = []

@@ -9,9 +9,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.dsl.model import Spec
-from scaler.layers import Context, make_block
+from scaler.nn.layers import Context, make_block
 
 
 class Network(nn.Sequential):

@@ -54,12 +54,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.data import DataConfig, Dataset
 from scaler.dsl import Space, Spec, parse_text
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import RunFailedError, ScalerError
-from scaler.train import TrainConfig
+from scaler.training.trainer import TrainConfig
 
 PAPER_BASE = "efficientnet-b0"
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
@@ -586,8 +586,8 @@ class Fidelity:
 
 
 def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Any], None] | None = None) -> tuple[dict, Any]:
-    """``scaler.evaluate.fit`` (a module-level name so tests can watch or interrupt training)."""
-    from scaler.evaluate import fit as evaluate_fit
+    """``scaler.training.fit.fit`` (a module-level name so tests can watch or interrupt training)."""
+    from scaler.training.fit import fit as evaluate_fit
 
     return evaluate_fit(spec, data, cfg, callback=callback)
 

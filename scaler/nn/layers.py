@@ -2,7 +2,7 @@
 
 Layouts follow torchvision (ResNet, DenseNet, GoogLeNet, Inception3, MobileNetV2, MNASNet,
 EfficientNet) and timm's ResNetV2 for BiT, so that parameter counts match them exactly;
-``scaler.complexity`` counts the same structure analytically.
+``scaler.nn.complexity`` counts the same structure analytically.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import StochasticDepth
 
-from scaler.complexity import (
+from scaler.nn.complexity import (
     Shape, conv_padding, expanded_channels, kernel_pair, squeeze_channels, transition_channels,
 )
 from scaler.dsl.blocks import (

@@ -83,7 +83,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from scaler.complexity import complexity
+    from scaler.nn.complexity import complexity
     from scaler.zoo import load_spec
 
     spec = load_spec(args.target, args.model).scale(args.depth, args.width, args.resolution)
@@ -143,9 +143,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from scaler.data import load_data
-    from scaler.evaluate import fit
+    from scaler.training.fit import fit
     from scaler.results import save_run
-    from scaler.train import TrainConfig, distributed_context
+    from scaler.training.trainer import TrainConfig, distributed_context
     from scaler.zoo import load_spec
 
     spec = load_spec(args.target, args.model).scale(args.depth, args.width)
@@ -194,7 +194,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from scaler.data import load_data
     from scaler.results import check_writable, default_storage
     from scaler.search import SearchConfig, SearchInterrupted, open_storage, run_search
-    from scaler.train import TrainConfig
+    from scaler.training.trainer import TrainConfig
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = SearchConfig(
@@ -276,7 +276,7 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
 def cmd_scale(args: argparse.Namespace) -> int:
     from scaler.results import check_writable
     from scaler.scaling import ScaleConfig, format_report, run_scale
-    from scaler.train import TrainConfig
+    from scaler.training.trainer import TrainConfig
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = ScaleConfig(
@@ -300,9 +300,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     from scaler.results import default_storage, results_root
 
-    app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.exists():
-        raise ScalerError(f"dashboard app not found at {app} (install scaler from its repository with pip -e)")
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     env = {**os.environ, "SCALER_RESULTS": str(results_root(args.results).resolve()),
            "SCALER_STORAGE": args.storage or os.environ.get("SCALER_STORAGE") or default_storage(args.results)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",

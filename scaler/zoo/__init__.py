@@ -1,4 +1,7 @@
-"""The model zoo: every model described under ``search_spaces/``, joined with published results."""
+"""The model zoo: every model described in the DSL files under ``scaler/zoo/spaces/`` (the repository's
+``search_spaces/`` is a link to them), joined with the published results under ``scaler/zoo/reference/``.
+
+Owns names -> Models/Specs; imports the DSL and the analytic counter, never torch."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaler.complexity import complexity
+from scaler.nn.complexity import complexity
 from scaler.dsl import DSLError, Model, Spec, parse_file, require_spec
 from scaler.errors import UnknownNameError
 
@@ -17,8 +20,8 @@ REFERENCE_DIR = Path(__file__).parent / "reference"
 
 
 def spaces_dir() -> Path:
-    """Where the DSL files live: ``$SCALER_SPACES`` or the repository's ``search_spaces/``."""
-    return Path(os.environ.get("SCALER_SPACES") or Path(__file__).resolve().parent.parent / "search_spaces")
+    """Where the DSL files live: ``$SCALER_SPACES`` or the package's own ``spaces/`` (installed with it)."""
+    return Path(os.environ.get("SCALER_SPACES") or Path(__file__).resolve().parent / "spaces")
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,11 +10,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from scaler.build import build
-from scaler.complexity import complexity
+from scaler.nn.build import build
+from scaler.nn.complexity import complexity
 from scaler.data import Dataset, resolve_device
 from scaler.dsl import Spec
-from scaler.train import Report, TrainConfig, distributed_context, train
+from scaler.training.trainer import Report, TrainConfig, distributed_context, train
 
 
 @torch.no_grad()

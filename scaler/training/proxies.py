@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from scaler.build import build
+from scaler.nn.build import build
 from scaler.dsl import Spec
 
 PROXIES = ("naswot", "synflow", "params")
