@@ -6,10 +6,11 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
+from scaler.report import fixed, format_table, plain, si
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,31 +41,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def format_table(rows: list[dict], columns: list[tuple[str, str, Callable[[object], str]]]) -> str:
-    """A plain text table: (key, header, formatter) per column, numbers right-aligned."""
-    cells = [[header for _, header, _ in columns]]
-    cells += [[fmt(row[key]) for key, _, fmt in columns] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    lines = []
-    for r in cells:
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
-    return "\n".join(lines)
-
-
-def _si(v: object) -> str:
-    """A count with a K/M/G suffix and three significant digits."""
-    if v is None:
-        return "-"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g}{suffix}"
-    return str(v)
-
-
-def _plain(v: object) -> str:
-    return "-" if v is None else str(v)
-
-
 def cmd_zoo(args: argparse.Namespace) -> int:
     from scaler.zoo import zoo_table
 
@@ -73,9 +49,9 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     print(format_table(rows, [
-        ("name", "name", _plain), ("family", "family", _plain), ("resolution", "res", _plain),
-        ("params", "params", _si), ("macs", "MACs", _si), ("acts", "acts", _si),
-        ("top1", "top-1", _plain),
+        ("name", "name", plain), ("family", "family", plain), ("resolution", "res", plain),
+        ("params", "params", si), ("macs", "MACs", si), ("acts", "acts", si),
+        ("top1", "top-1", plain),
     ]))
     print("MACs are multiply-adds (the EfficientNet paper's and torchvision's 'FLOPs'); top-1 is the "
           "published ImageNet figure (see 'scaler zoo --json' for its source).")
@@ -100,11 +76,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                           "acts": cx.acts, "layers": layers, "dsl": spec.text()}, indent=1))
         return 0
     print(f"{spec.name} ({spec.family}) at {cx.resolution} px, width x{spec.width:g}, depth x{spec.depth:g}: "
-          f"{cx.params:,} params, {_si(cx.macs)} MACs, {_si(cx.acts)} activations")
+          f"{cx.params:,} params, {si(cx.macs)} MACs, {si(cx.acts)} activations")
     print(format_table(layers, [
-        ("layer", "layer", _plain), ("block", "block", _plain), ("repeats", "r", _plain),
-        ("output", "output", _plain), ("params", "params", _si), ("macs", "MACs", _si),
-        ("acts", "acts", _si),
+        ("layer", "layer", plain), ("block", "block", plain), ("repeats", "r", plain),
+        ("output", "output", plain), ("params", "params", si), ("macs", "MACs", si),
+        ("acts", "acts", si),
     ]))
     return 0
 
@@ -173,7 +149,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{spec.name}: training diverged (NaN/inf loss) after {record['epochs_run']:.2f} epochs")
         else:
             print(f"{spec.name} on {data.name} at {data.resolution} px: val acc {record['val_acc']:.4f}, "
-                  f"test acc {record['test_acc']:.4f}, {record['params']:,} params, {_si(record['macs'])} MACs, "
+                  f"test acc {record['test_acc']:.4f}, {record['params']:,} params, {si(record['macs'])} MACs, "
                   f"{record['latency_ms']:.2f} ms/image, {record['train_time_s']:.0f} s on {record['device']}")
         if path:
             print(f"saved {path}")
@@ -253,9 +229,9 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
                           "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
                           "trials": result.rows, "stats": result.stats, "out_dir": str(result.out_dir)}, indent=1))
         return 0
-    columns = [("trial", "trial", _plain), ("value", "objective", _num), ("val_acc", "val acc", _num),
-               ("params", "params", _si), ("macs", "MACs", _si), ("latency_ms", "ms/img", _ms), ("reference", "note", _plain)]
-    print(f"\nstudy {result.study_name} ({result.storage}), MACs target {_si(result.target_macs)} "
+    columns = [("trial", "trial", plain), ("value", "objective", fixed(4)), ("val_acc", "val acc", fixed(4)),
+               ("params", "params", si), ("macs", "MACs", si), ("latency_ms", "ms/img", fixed(2)), ("reference", "note", plain)]
+    print(f"\nstudy {result.study_name} ({result.storage}), MACs target {si(result.target_macs)} "
           f"({result.stats['target_source']}); top trials:")
     print(format_table(result.rows[:10], columns))
     if result.pareto:
@@ -265,9 +241,9 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
         print("\nno completed trial yet: nothing saved as a baseline")
         return 1
     b, ref = result.baseline, result.reference
-    print(f"\nbaseline: trial {b['trial']}, val acc {b['val_acc']:.4f}, {_si(b['macs'])} MACs, {_si(b['params'])} params")
+    print(f"\nbaseline: trial {b['trial']}, val acc {b['val_acc']:.4f}, {si(b['macs'])} MACs, {si(b['params'])} params")
     if ref:
-        print(f"reference {ref['reference']} at the same fidelity: val acc {ref['val_acc']:.4f}, {_si(ref['macs'])} MACs "
+        print(f"reference {ref['reference']} at the same fidelity: val acc {ref['val_acc']:.4f}, {si(ref['macs'])} MACs "
               f"-> baseline {100 * (b['val_acc'] - ref['val_acc']):+.2f} points at {b['macs'] / ref['macs']:.2f}x the MACs")
     print(f"saved {result.out_dir / 'best.arch'}")
     return 0
@@ -310,14 +286,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     print(f"scaler dashboard on http://{args.address}:{args.port}, storage {redact_url(env['SCALER_STORAGE'])} "
           f"(Ctrl-C stops it)", file=sys.stderr)
     return subprocess.call(cmd, env=env)
-
-
-def _num(v: object) -> str:
-    return "-" if v is None else f"{v:.4f}"
-
-
-def _ms(v: object) -> str:
-    return "-" if v is None else f"{v:.2f}"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from scaler import report
+
 PALETTE = qualitative.Plotly + qualitative.D3
 STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd"}
 LADDER_COLORS = {"derived": "#d62728", "published": "#1f77b4"}
@@ -27,17 +29,8 @@ _LAYOUT = dict(margin=dict(l=60, r=30, t=60, b=50), hoverlabel=dict(align="left"
 
 
 def si(value: Any, unit: str = "") -> str:
-    """5288548 -> '5.29 M'; NaN -> 'n/a'."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    if not math.isfinite(v):
-        return "n/a"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g} {prefix}{unit}".rstrip()
-    return f"{v:.3g} {unit}".rstrip()
+    """5288548 -> '5.29 M'; NaN -> 'n/a' (``scaler.report.si``, spaced for chart labels)."""
+    return report.si(value, unit, sep=" ", missing="n/a")
 
 
 def _pct(value: Any, digits: int = 2) -> str:
