@@ -18,6 +18,7 @@ import pytest
 from scaler.nn.complexity import complexity
 from scaler.dashboard import data
 from scaler.dashboard import figures as F
+from scaler.results import schema
 from scaler.zoo import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,10 +337,10 @@ def test_load_scale_and_its_warnings(results: Path, corrupt_results: Path) -> No
 def test_read_table_drops_unreadable_rows(tmp_path: Path) -> None:
     path = tmp_path / "grid.csv"
     path.write_text("alpha,beta,gamma,val_acc\n1.2,1.1,1.15,0.9\n1.3,oops,1.1,0.8\n")
-    df, warnings = data.read_table(path, data.GRID_REQUIRED, data.GRID_NUMERIC)
+    df, warnings = data.read_table(path, schema.GRID.required, schema.GRID.numeric)
     assert len(df) == 1 and "dropped 1 row" in warnings[0]
     path.write_bytes(b"\xff\xfe\x00garbage")
-    df, warnings = data.read_table(path, data.GRID_REQUIRED, data.GRID_NUMERIC)
+    df, warnings = data.read_table(path, schema.GRID.required, schema.GRID.numeric)
     assert df is None and warnings
 
 

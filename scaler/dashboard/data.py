@@ -25,6 +25,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from scaler.results import schema
+
 #: A published parameter count that differs from the counted one by more than this is flagged.
 PARAMS_TOLERANCE = 0.05
 
@@ -50,7 +52,6 @@ RUN_COLUMNS = [
 ]
 _RUN_NUMERIC = ["resolution", "params", "macs", "acts", "val_acc", "test_acc", "latency_ms",
                 "train_time_s", "images_per_s", "trial", "phi"]
-_RUN_REQUIRED = ("name", "params", "macs")
 _RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
 
 #: User attributes every search trial carries (scaler.search); others are kept too.
@@ -59,13 +60,6 @@ TRIAL_ATTRS = ["spec", "params", "macs", "acts", "latency_ms", "val_acc", "statu
 STUDY_LIST_COLUMNS = ["name", "directions", "objectives", "n_trials", "complete", "pruned", "running",
                       "failed", "last_complete"]
 
-GRID_REQUIRED = ("alpha", "beta", "gamma", "val_acc")
-GRID_NUMERIC = ("alpha", "beta", "gamma", "val_acc", "macs", "params")
-LADDER_REQUIRED = ("label", "name", "params", "macs")
-LADDER_NUMERIC = ("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio")
-COMPARE_REQUIRED = ("strategy", "macs", "val_acc")
-COMPARE_NUMERIC = ("mac_ratio", "macs", "val_acc")
-STRATEGIES = ("depth", "width", "resolution", "compound")
 
 
 # --------------------------------------------------------------------------------------------- zoo
@@ -114,7 +108,7 @@ def runs_frame(root: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]
     A record that is not valid JSON, not an object, or lacks name/params/MACs is skipped with a
     warning; numbers that do not parse become NaN.
     """
-    from scaler.results import SCHEMA_VERSION, load_runs
+    from scaler.results import load_runs
 
     try:
         records, warnings = load_runs(root)
@@ -122,15 +116,15 @@ def runs_frame(root: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]
         return pd.DataFrame(columns=RUN_COLUMNS), [f"cannot read the runs folder: {exc}"]
     rows = []
     for rec in records:
-        where = f"{rec.get('path', '?')}/run.json"
-        missing = [k for k in _RUN_REQUIRED if rec.get(k) is None]
+        where = f"{rec.get('path', '?')}/{schema.RUN_RECORD}"
+        missing = [k for k in schema.RUN_REQUIRED if rec.get(k) is None]
         if missing:
             warnings.append(f"skipped {where}: missing {', '.join(missing)}")
             continue
         version = rec.get("schema_version")
-        if isinstance(version, int) and version > SCHEMA_VERSION:
+        if isinstance(version, int) and version > schema.SCHEMA_VERSION:
             warnings.append(f"{where}: schema version {version} is newer than this dashboard's "
-                            f"({SCHEMA_VERSION}); fields may be missing")
+                            f"({schema.SCHEMA_VERSION}); fields may be missing")
         extra = rec.get("extra") if isinstance(rec.get("extra"), dict) else {}
         data = rec.get("data") if isinstance(rec.get("data"), dict) else {}
         row = {col: rec.get(col) for col in RUN_COLUMNS}
@@ -888,17 +882,17 @@ def load_scale(root: str | Path | None, base: str) -> tuple[ScaleData, list[str]
 
     folder = results_root(root) / "scale" / base
     warnings: list[str] = []
-    grid, w = read_table(folder / "grid.csv", GRID_REQUIRED, GRID_NUMERIC)
+    grid, w = read_table(folder / schema.GRID.file, schema.GRID.required, schema.GRID.numeric)
     warnings += w
-    ladder, w = read_table(folder / "ladder.csv", LADDER_REQUIRED, LADDER_NUMERIC)
+    ladder, w = read_table(folder / schema.LADDER.file, schema.LADDER.required, schema.LADDER.numeric)
     warnings += w
     if ladder is not None:
         ladder["label"] = ladder["label"].astype(str).str.strip().str.lower()
-    compare, w = read_table(folder / "compare.csv", COMPARE_REQUIRED, COMPARE_NUMERIC)
+    compare, w = read_table(folder / schema.COMPARE.file, schema.COMPARE.required, schema.COMPARE.numeric)
     warnings += w
     if compare is not None:
         compare["strategy"] = compare["strategy"].astype(str).str.strip().str.lower()
-    fits, w = read_fits(folder / "fits.json")
+    fits, w = read_fits(folder / schema.FITS)
     warnings += w
     return ScaleData(base, grid, ladder, compare, fits), warnings
 

@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scaler.errors import RunFailedError
-
-SCHEMA_VERSION = 1
+from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, SCHEMA_VERSION
 
 
 def results_root(root: str | Path | None = None) -> Path:
@@ -145,7 +144,7 @@ def read_json(path: Path) -> tuple[dict | None, str | None]:
 def load_runs(root: str | Path | None = None) -> tuple[list[dict], list[str]]:
     """Every run record under ``runs/`` (newest last) and a warning per unreadable one."""
     runs, warnings = [], []
-    for path in sorted((results_root(root) / "runs").glob("*/run.json")):
+    for path in sorted((results_root(root) / "runs").glob(f"*/{RUN_RECORD}")):
         data, warning = read_json(path)
         if warning:
             warnings.append(warning)
@@ -167,13 +166,13 @@ def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict
     full = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "kind": kind,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "extra": extra or {}}
     with staged_dir(final) as tmp:
-        write_json(tmp / "run.json", full)
-        write_text(tmp / "model.arch", record["spec"])
+        write_json(tmp / RUN_RECORD, full)
+        write_text(tmp / RUN_SPEC, record["spec"])
         if state_dict is not None:
             import torch
 
             try:
-                torch.save(state_dict, tmp / "weights.pt")
+                torch.save(state_dict, tmp / RUN_WEIGHTS)
             except OSError as exc:
-                raise _failed(final / "weights.pt", exc) from None
+                raise _failed(final / RUN_WEIGHTS, exc) from None
     return final

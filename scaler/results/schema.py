@@ -1,0 +1,54 @@
+"""The results/ files by name and column: what every writer writes and every reader expects.
+
+One owner for each file name and table layout, so that ``scaler scale`` (the writer) and the
+dashboard (the reader) cannot drift apart. Plain data, no imports from the rest of scaler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Bumped when a run record changes incompatibly; readers warn about newer versions.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV table: its file name, the columns written in order, those a reader needs to draw
+    anything, and those it parses as numbers."""
+
+    file: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    numeric: tuple[str, ...]
+
+
+# runs/<run-id>/
+RUN_RECORD = "run.json"
+RUN_SPEC = "model.arch"
+RUN_WEIGHTS = "weights.pt"
+#: What the dashboard's Runs page needs of a run record to show it.
+RUN_REQUIRED = ("name", "params", "macs")
+
+# search/<study>/
+SEARCH_BEST = "best.arch"
+SEARCH_SUMMARY = "summary.json"
+SEARCH_TRIALS = "trials.csv"
+
+# scale/<base>/
+#: The single-dimension strategies and compound scaling, as the compare table's ``strategy`` column names them.
+STRATEGIES = ("depth", "width", "resolution", "compound")
+GRID = Table("grid.csv", columns=("alpha", "beta", "gamma", "val_acc", "macs", "params"),
+             required=("alpha", "beta", "gamma", "val_acc"),
+             numeric=("alpha", "beta", "gamma", "val_acc", "macs", "params"))
+LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", "resolution", "params", "macs",
+                                      "mac_ratio"),
+               required=("label", "name", "params", "macs"),
+               numeric=("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"))
+COMPARE = Table("compare.csv", columns=("strategy", "mac_ratio", "macs", "val_acc"),
+                required=("strategy", "macs", "val_acc"), numeric=("mac_ratio", "macs", "val_acc"))
+COEFFICIENTS = "coefficients.json"
+FITS = "fits.json"
+COMPARE_DETAIL = "compare.json"
+SCALE_SUMMARY = "summary.json"
+SCALE_MODELS = "models"
