@@ -26,5 +26,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # pip (not uv/poetry): it takes the locally served torch builds, see DESIGN.md.
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# constraints.txt: the tested set of versions (scripts/constraints.sh rewrites it).
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
 echo "setup: ready (.venv)"
