@@ -30,10 +30,11 @@ from scaler.dsl.blocks import (
     MBConv,
     Norm,
     PreAct,
+    Layer,
     Transition,
     fields_by_key,
 )
-from scaler.dsl.model import SETTINGS, Layer
+from scaler.dsl.model import SETTINGS
 from scaler.dsl.params import Categorical, IntRange, Tied
 from scaler.dsl.values import ACTIVATIONS, DEPTH_ROUNDINGS, NORMS
 

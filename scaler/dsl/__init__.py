@@ -1,14 +1,18 @@
-"""The architecture DSL: text <-> Space (choices open) / Spec (fixed)."""
+"""The architecture DSL: text <-> Space (choices open) / Spec (fixed), and the block configs.
 
-from scaler.dsl.blocks import BLOCK_TYPES, Block
+dsl owns the block types (one frozen dataclass per kind, in ``blocks``), the model settings, the
+parser and the writer. It is plain data and imports no torch (nor anything of scaler but
+``scaler.errors``): ``scaler.nn`` turns its configs into modules and counts them.
+Imports run one way: parser -> model -> writer -> blocks (a module imports only those after it).
+"""
+
+from scaler.dsl.blocks import BLOCK_TYPES, Block, Layer
 from scaler.dsl.errors import DSLError
-from scaler.dsl.model import BlockInstance, Layer, Model, Space, Spec, round_channels, scale_repeats
+from scaler.dsl.model import BlockInstance, Model, Space, Spec, round_channels, scale_repeats
 from scaler.dsl.params import Categorical, IntRange, Tied
 from scaler.dsl.parser import parse_file, parse_spec, parse_text, require_spec
-from scaler.dsl.writer import write_model
 
 __all__ = [
     "BLOCK_TYPES", "Block", "BlockInstance", "Categorical", "DSLError", "IntRange", "Layer", "Model",
     "Space", "Spec", "Tied", "parse_file", "parse_spec", "parse_text", "require_spec", "round_channels", "scale_repeats",
-    "write_model",
 ]

@@ -248,6 +248,15 @@ def fields_by_key(cls: type[Block]) -> dict[str, dataclasses.Field]:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One DSL layer line: a block type with its options, repeated ``repeats`` times."""
+
+    part: str
+    block: Block
+    repeats: Any = 1
+
+
+@dataclass(frozen=True)
 class Split:
     """Parallel branches over one input, concatenated along channels (inside inception blocks)."""
 

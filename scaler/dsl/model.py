@@ -7,37 +7,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from scaler.dsl.blocks import Basic, Block, Bottleneck, Linear, MBConv, PreAct, block_fields
+from scaler.dsl.blocks import Basic, Block, Bottleneck, Layer, Linear, MBConv, PreAct, block_fields
 from scaler.dsl.params import PARAM_TYPES, Categorical, IntRange, Param, Scalar, Tied, Trial, suggest
+from scaler.dsl.writer import write_model
 from scaler.errors import ScalerError
 
 PARTS = ("stem", "stage", "head")
 RESIDUAL_BLOCKS = (MBConv, Basic, Bottleneck, PreAct)
 
-# Model-level settings: DSL keyword -> (value kind, default).
-SETTINGS: dict[str, tuple[str, Any]] = {
-    "family": ("word", "custom"),
-    "resolution": ("int", 224),
-    "width": ("float", 1.0),
-    "depth": ("float", 1.0),
-    "depth_round": ("rounding", "ceil"),
-    "divisor": ("int", 8),
-    "dropout": ("ratio", 0.0),
-    "drop_path": ("ratio", 0.0),
-    "act": ("act", "relu"),
-    "norm": ("norm", "bn"),
-    "bn_eps": ("float", 1e-5),
-    "gn_groups": ("int", 32),
-}
 
-
-@dataclass(frozen=True)
-class Layer:
-    """One DSL layer line: a block type with its options, repeated ``repeats`` times."""
-
-    part: str
-    block: Block
-    repeats: Any = 1
+def setting(kind: str, default: Any) -> Any:
+    """A model-level setting: its DSL keyword is the field's name, its value is read as ``kind``."""
+    return field(default=default, metadata={"kind": kind})
 
 
 @dataclass(frozen=True)
@@ -52,22 +33,25 @@ class BlockInstance:
 
 @dataclass(frozen=True)
 class Model:
-    """Fields shared by Space and Spec. ``source`` says where it was defined and is not compared."""
+    """Fields shared by Space and Spec. ``source`` says where it was defined and is not compared.
+
+    The settings' fields are the one place their DSL kinds and defaults are written (``SETTINGS``).
+    """
 
     name: str
     layers: tuple[Layer, ...]
-    family: Any = "custom"
-    resolution: Any = 224
-    width: Any = 1.0
-    depth: Any = 1.0
-    depth_round: Any = "ceil"
-    divisor: Any = 8
-    dropout: Any = 0.0
-    drop_path: Any = 0.0
-    act: Any = "relu"
-    norm: Any = "bn"
-    bn_eps: Any = 1e-5
-    gn_groups: Any = 32
+    family: Any = setting("word", "custom")
+    resolution: Any = setting("int", 224)
+    width: Any = setting("float", 1.0)
+    depth: Any = setting("float", 1.0)
+    depth_round: Any = setting("rounding", "ceil")
+    divisor: Any = setting("int", 8)
+    dropout: Any = setting("ratio", 0.0)
+    drop_path: Any = setting("ratio", 0.0)
+    act: Any = setting("act", "relu")
+    norm: Any = setting("norm", "bn")
+    bn_eps: Any = setting("float", 1e-5)
+    gn_groups: Any = setting("int", 32)
     choices: tuple[tuple[str, Param], ...] = ()
     source: str = field(default="<text>", compare=False)
 
@@ -76,24 +60,30 @@ class Model:
         return {key: getattr(self, key) for key in SETTINGS}
 
     def text(self) -> str:
-        """This model as DSL text that parses back to an equal model."""
-        from scaler.dsl.writer import write_model
+        """This model as DSL text that parses back to an equal model; settings at their defaults are left out."""
+        changed = {key: value for key, value in self.settings().items() if value != SETTINGS[key][1]}
+        return write_model(self.name, self.choices, changed, self.layers)
 
-        return write_model(self)
-
-    def _layer_paths(self) -> Iterator[tuple[str, Layer]]:
+    def layer_paths(self) -> Iterator[tuple[str, Layer]]:
+        """Each layer with its name: the part and its count so far (``stem1``, ``stage3``, ``head1``)."""
         counts = dict.fromkeys(PARTS, 0)
         for layer in self.layers:
             counts[layer.part] += 1
             yield f"{layer.part}{counts[layer.part]}", layer
 
-    def _open_values(self) -> Iterator[tuple[str, Any]]:
-        for key, value in self.settings().items():
-            yield key, value
-        for path, layer in self._layer_paths():
+    def _values_by_path(self) -> Iterator[tuple[str, Any]]:
+        """Every setting and layer option, fixed or a choice, by its path (``width``, ``stage2.kernel``)."""
+        yield from self.settings().items()
+        for path, layer in self.layer_paths():
             for f in block_fields(type(layer.block)):
                 yield f"{path}.{f.name}", getattr(layer.block, f.name)
             yield f"{path}.repeats", layer.repeats
+
+
+SETTINGS: dict[str, tuple[str, Any]] = {
+    f.name: (f.metadata["kind"], f.default) for f in dataclasses.fields(Model) if "kind" in f.metadata
+}
+"""Model-level settings: DSL keyword -> (value kind, default), read off Model's fields."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +144,7 @@ class Space(Model):
         """The search dimensions by name: declared (tied) choices by their name, others by place."""
         declared = dict(self.choices)
         found: dict[str, Categorical | IntRange] = {}
-        for path, value in self._open_values():
+        for path, value in self._values_by_path():
             if isinstance(value, Tied):
                 found[value.name] = declared[value.name]
             elif isinstance(value, PARAM_TYPES):
@@ -178,7 +168,7 @@ class Space(Model):
 
         settings = {key: pick(key, value) for key, value in self.settings().items()}
         layers = []
-        for path, layer in self._layer_paths():
+        for path, layer in self.layer_paths():
             block = dataclasses.replace(
                 layer.block,
                 **{f.name: pick(f"{path}.{f.name}", getattr(layer.block, f.name)) for f in block_fields(type(layer.block))},
@@ -193,7 +183,7 @@ class Space(Model):
             return None
         declared = dict(self.choices)
         values: dict[str, Scalar] = {}
-        for (path, mine), (_, theirs) in zip(self._open_values(), spec._open_values()):
+        for (path, mine), (_, theirs) in zip(self._values_by_path(), spec._values_by_path()):
             if not isinstance(mine, PARAM_TYPES):
                 if mine != theirs:
                     return None
@@ -209,10 +199,11 @@ class Space(Model):
         """The Spec chosen by an Optuna trial (any object with ``suggest_categorical``/``suggest_int``)."""
         return self.fix({key: suggest(trial, key, param) for key, param in self.params().items()}, name=name)
 
+
 def make_model(**fields: Any) -> Spec | Space:
     """A Spec when no value is a choice, else a Space."""
     space = Space(**fields)
-    if any(isinstance(value, PARAM_TYPES) for _, value in space._open_values()):
+    if any(isinstance(value, PARAM_TYPES) for _, value in space._values_by_path()):
         return space
     return Spec(**fields)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Union
 
+from scaler.dsl.values import format_value
+
 Scalar = Union[int, float, str, bool, tuple]
 
 
@@ -18,8 +20,6 @@ class Categorical:
         return value in self.values
 
     def text(self) -> str:
-        from scaler.dsl.values import format_value
-
         return "{" + ",".join(format_value(v) for v in self.values) + "}"
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from scaler.dsl.blocks import BLOCK_TYPES, Block, Linear, fields_by_key
+from scaler.dsl.blocks import BLOCK_TYPES, Layer, Linear, fields_by_key
 from scaler.dsl.errors import DSLError
-from scaler.dsl.model import PARTS, SETTINGS, Layer, Model, Space, Spec, make_model
+from scaler.dsl.model import PARTS, SETTINGS, Model, Space, Spec, make_model
 from scaler.dsl.params import Categorical, IntRange, Tied
 from scaler.dsl.values import format_value, parse_value
 
@@ -62,13 +62,13 @@ def tokenize(line: str, where: _Located) -> list[Token]:
         if ch.isspace():
             i += 1
             continue
-        start, depth_open = i, None
+        start = i
         while i < n and not line[i].isspace() and line[i] != "#":
             if line[i] in _CLOSERS:
-                depth_open = line[i]
-                close = line.find(_CLOSERS[depth_open], i)
+                opener = line[i]
+                close = line.find(_CLOSERS[opener], i)
                 if close < 0:
-                    raise where.error(f"unclosed '{depth_open}': expected '{_CLOSERS[depth_open]}'", i + 1)
+                    raise where.error(f"unclosed '{opener}': expected '{_CLOSERS[opener]}'", i + 1)
                 i = close
             elif line[i] in "}]":
                 raise where.error(f"unexpected '{line[i]}'", i + 1)
