@@ -1,6 +1,6 @@
 """The one trainer behind ``train``, ``search`` and ``scale``: proxy and full runs, CPU, GPU and torchrun.
 
-Choices (see DESIGN.md for the CPU measurements behind them): channels_last always; fp32 on the
+Choices (ARCHITECTURE.md gives the CPU measurements behind them): channels_last always; fp32 on the
 CPU, bf16 autocast and cudnn.benchmark on CUDA; no torch.compile. Data are tensors already on the
 device (``scaler.data``): each epoch indexes a seeded permutation, so there is no DataLoader and a
 seed reproduces a CPU run exactly. Under torchrun the model is wrapped in DistributedDataParallel,
@@ -225,6 +225,32 @@ def evaluate(
     return correct / max(count, 1), loss_sum / max(count, 1)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The shape of one run: how many steps, which of them report, batch sizes per rank."""
+
+    steps_per_epoch: int
+    total_steps: int
+    local_batch: int
+    eval_batch: int
+    report_at: frozenset[int]  # 1-based step numbers within an epoch
+    check_every: int  # how often the loss is checked for NaN/inf (each check syncs a GPU)
+
+
+def _plan(cfg: TrainConfig, n: int, ctx: DistContext, device: torch.device) -> _Plan:
+    if cfg.batch_size % ctx.world_size:
+        raise ScalerError(f"batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} torchrun processes")
+    if n < cfg.batch_size:
+        raise ScalerError(f"batch_size {cfg.batch_size} is larger than the {n} training images")
+    local = cfg.batch_size // ctx.world_size
+    per_epoch = n // cfg.batch_size
+    if cfg.max_batches_per_epoch is not None:
+        per_epoch = min(per_epoch, cfg.max_batches_per_epoch)
+    reports = frozenset(math.ceil(j * per_epoch / cfg.reports_per_epoch) for j in range(1, cfg.reports_per_epoch + 1))
+    # no_grad keeps no activations, so twice the training batch fits for evaluation
+    return _Plan(per_epoch, cfg.epochs * per_epoch, local, 2 * local, reports, 1 if device.type == "cpu" else 25)
+
+
 def train(
     model: nn.Module,
     data: Dataset,
@@ -248,18 +274,7 @@ def train(
     if data.device != device:
         data = data.to(device)
     n = len(data.x_train)
-    if cfg.batch_size % ctx.world_size:
-        raise ScalerError(f"batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} torchrun processes")
-    if n < cfg.batch_size:
-        raise ScalerError(f"batch_size {cfg.batch_size} is larger than the {n} training images")
-    local_bs = cfg.batch_size // ctx.world_size
-    steps_per_epoch = n // cfg.batch_size
-    if cfg.max_batches_per_epoch is not None:
-        steps_per_epoch = min(steps_per_epoch, cfg.max_batches_per_epoch)
-    total_steps = cfg.epochs * steps_per_epoch
-    report_at = {math.ceil(j * steps_per_epoch / cfg.reports_per_epoch) for j in range(1, cfg.reports_per_epoch + 1)}
-    check_every = 1 if device.type == "cpu" else 25  # a loss check syncs the GPU
-    eval_bs = 2 * local_bs  # no_grad keeps no activations, so twice the training batch fits
+    plan = _plan(cfg, n, ctx, device)
 
     torch.manual_seed(cfg.seed + ctx.rank)  # dropout / stochastic depth masks
     order_gen = torch.Generator().manual_seed(cfg.seed)  # same on every rank: ranks shard one permutation
@@ -270,46 +285,51 @@ def train(
     if ctx.enabled:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = make_optimizer(model, cfg)
-    warmup_steps = round(cfg.warmup * steps_per_epoch)
+    warmup_steps = round(cfg.warmup * plan.steps_per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, cfg.schedule)
+        optimizer, lambda s: lr_factor(s, plan.total_steps, warmup_steps, cfg.schedule)
     )
     ema_model = _EMA(model, cfg.ema) if cfg.ema else None
     eval_model = ema_model.module if ema_model else model
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
+    def step_once(x: Tensor, y: Tensor, step: int) -> tuple[Tensor, float]:
+        """One optimizer step on a batch: (its loss, the learning rate it used)."""
+        if cfg.augment:
+            x = data.augment(x, aug_gen)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(device):
+            loss = loss_fn(net(x).float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        if ema_model:
+            ema_model.update(model, step)
+        return loss.detach(), lr
+
     history: list[dict[str, float]] = []
     status, step, train_time = "ok", 0, 0.0
     val_acc = val_loss = float("nan")
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True, disable=not (progress and ctx.is_main))
+    bar = tqdm(total=plan.total_steps, desc="train", unit="step", dynamic_ncols=True,
+               disable=not (progress and ctx.is_main))
     with bar, _deterministic(device.type == "cpu"):
         for epoch in range(cfg.epochs):
             model.train()
             perm = torch.randperm(n, generator=order_gen).to(device)
             loss_sum, loss_steps, interval_start = torch.zeros((), device=device), 0, time.perf_counter()
-            for i in range(steps_per_epoch):
-                lo = i * cfg.batch_size + ctx.rank * local_bs
-                idx = perm[lo : lo + local_bs]
-                x, y = data.x_train[idx], data.y_train[idx]
-                if cfg.augment:
-                    x = data.augment(x, aug_gen)
-                x = x.contiguous(memory_format=torch.channels_last)
-                with _autocast(device):
-                    loss = loss_fn(net(x).float(), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                lr = optimizer.param_groups[0]["lr"]
-                scheduler.step()
-                if ema_model:
-                    ema_model.update(model, step)
+            for i in range(plan.steps_per_epoch):
+                lo = i * cfg.batch_size + ctx.rank * plan.local_batch
+                idx = perm[lo : lo + plan.local_batch]
+                loss, lr = step_once(data.x_train[idx], data.y_train[idx], step)
                 step += 1
-                loss_sum += loss.detach()
+                loss_sum += loss
                 loss_steps += 1
                 bar.update(1)
-                reporting = (i + 1) in report_at
-                if not (reporting or step % check_every == 0):
+                reporting = (i + 1) in plan.report_at
+                if not (reporting or step % plan.check_every == 0):
                     continue
                 mean_loss = _all_mean(loss_sum, ctx) / loss_steps
                 if not math.isfinite(mean_loss):
@@ -323,17 +343,11 @@ def train(
                 train_time += interval_time
                 if ctx.enabled:
                     _average_buffers(eval_model)
-                val_acc, val_loss = evaluate(eval_model, data.x_val, data.y_val, eval_bs, ctx)
-                report = Report(
-                    epoch=epoch + (i + 1) / steps_per_epoch,
-                    step=step,
-                    train_loss=mean_loss,
-                    val_acc=val_acc,
-                    val_loss=val_loss,
-                    lr=lr,
-                    images_per_s=loss_steps * cfg.batch_size / interval_time,
-                    elapsed_s=time.perf_counter() - start,
-                )
+                val_acc, val_loss = evaluate(eval_model, data.x_val, data.y_val, plan.eval_batch, ctx)
+                report = Report(epoch=epoch + (i + 1) / plan.steps_per_epoch, step=step, train_loss=mean_loss,
+                                val_acc=val_acc, val_loss=val_loss, lr=lr,
+                                images_per_s=loss_steps * cfg.batch_size / interval_time,
+                                elapsed_s=time.perf_counter() - start)
                 history.append(asdict(report))
                 bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{val_acc:.4f}", img_s=f"{report.images_per_s:.0f}")
                 _notify(callback, report, ctx)
@@ -346,23 +360,14 @@ def train(
         if evaluate_test:
             test_acc = test_loss = float("nan")
     elif evaluate_test:
-        test_acc, test_loss = evaluate(eval_model, data.x_test, data.y_test, eval_bs, ctx)
+        test_acc, test_loss = evaluate(eval_model, data.x_test, data.y_test, plan.eval_batch, ctx)
     if ctx.enabled:
         _average_buffers(model)
-    return TrainResult(
-        status=status,
-        history=history,
-        val_acc=val_acc,
-        val_loss=val_loss,
-        test_acc=test_acc,
-        test_loss=test_loss,
-        train_time_s=train_time,
-        images_per_s=step * cfg.batch_size / train_time if train_time > 0 else 0.0,
-        device=str(device),
-        epochs_run=step / steps_per_epoch,
-        world_size=ctx.world_size,
-        ema_model=ema_model.module if ema_model else None,
-    )
+    return TrainResult(status=status, history=history, val_acc=val_acc, val_loss=val_loss, test_acc=test_acc,
+                       test_loss=test_loss, train_time_s=train_time,
+                       images_per_s=step * cfg.batch_size / train_time if train_time > 0 else 0.0,
+                       device=str(device), epochs_run=step / plan.steps_per_epoch, world_size=ctx.world_size,
+                       ema_model=ema_model.module if ema_model else None)
 
 
 class _EMA:
