@@ -20,32 +20,8 @@ from scaler.data import DataConfig, load_data
 from scaler.training.fit import fit
 from scaler.training.proxies import score
 from scaler.search import load_space
+from scaler.stats import kendall, spearman
 from scaler.training.trainer import TrainConfig
-
-
-def ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share the mean rank)."""
-    order = values.argsort(kind="stable")
-    r = np.empty(len(values))
-    r[order] = np.arange(len(values), dtype=float)
-    for v in np.unique(values):
-        tied = values == v
-        r[tied] = r[tied].mean()
-    return r
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
-
-
-def kendall(a: np.ndarray, b: np.ndarray) -> float:
-    """Kendall's tau-b."""
-    da = np.sign(a[:, None] - a[None, :])
-    db = np.sign(b[:, None] - b[None, :])
-    upper = np.triu_indices(len(a), 1)
-    da, db = da[upper], db[upper]
-    denom = np.sqrt((da != 0).sum() * (db != 0).sum())
-    return float((da * db).sum() / denom) if denom else float("nan")
 
 
 def main() -> None:

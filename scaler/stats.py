@@ -1,0 +1,110 @@
+"""The statistics behind every comparison scaler reports: spreads over seeds, paired intervals, verdicts,
+and rank correlations for the benchmarks.
+
+A proxy run's accuracy moves by about half a point from one seed to the next, so a difference
+between two architectures means something only next to that spread. ``compare`` pairs the two by
+seed (the same data order and initialisation seed for both), gives the mean difference with a 95%
+Student-t interval, and says ``better``, ``not distinguishable`` or ``worse``: the interval lies
+above zero, straddles it, or lies below it. Pure Python and numpy; no torch.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: Two-sided 95% quantiles of Student's t by degrees of freedom (1..30); beyond 30, the normal's.
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+        2.045, 2.042)
+VERDICTS = ("better", "not distinguishable", "worse")
+
+
+def t95(df: int) -> float:
+    """The two-sided 95% quantile of Student's t with ``df`` degrees of freedom."""
+    if df < 1:
+        raise ValueError("an interval needs at least two paired values")
+    return _T95[df - 1] if df <= len(_T95) else 1.960
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean and sample standard deviation of one quantity over seeds (std 0 for a single seed)."""
+
+    mean: float
+    std: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.std:.4f}" if self.n > 1 else f"{self.mean:.4f}"
+
+
+def spread(values: Sequence[float]) -> Spread:
+    if not values:
+        raise ValueError("no values")
+    return Spread(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a - b`` paired by seed: the mean difference, its 95% interval and the verdict for ``a``."""
+
+    diff: float
+    low: float
+    high: float
+    n: int
+    verdict: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.diff:+.4f} (one seed: no interval)"
+        return f"{self.diff:+.4f} [95% CI {self.low:+.4f}, {self.high:+.4f}]: {self.verdict}"
+
+
+def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:
+    """``a`` against ``b``, paired by position (seed). One pair gives the difference and no verdict
+    beyond "not distinguishable": one seed cannot tell a real difference from noise."""
+    if len(a) != len(b) or not a:
+        raise ValueError(f"paired comparison needs equally many values, got {len(a)} and {len(b)}")
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return Comparison(mean, -math.inf, math.inf, 1, "not distinguishable")
+    half = t95(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    low, high = mean - half, mean + half
+    verdict = "better" if low > 0 else "worse" if high < 0 else "not distinguishable"
+    return Comparison(mean, low, high, len(diffs), verdict)
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share the mean rank)."""
+    order = values.argsort(kind="stable")
+    r = np.empty(len(values))
+    r[order] = np.arange(len(values), dtype=float)
+    for v in np.unique(values):
+        tied = values == v
+        r[tied] = r[tied].mean()
+    return r
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation."""
+    return float(np.corrcoef(ranks(np.asarray(a, float)), ranks(np.asarray(b, float)))[0, 1])
+
+
+def kendall(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall's tau-b."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    upper = np.triu_indices(len(a), 1)
+    da, db = da[upper], db[upper]
+    denom = np.sqrt((da != 0).sum() * (db != 0).sum())
+    return float((da * db).sum() / denom) if denom else float("nan")
