@@ -24,7 +24,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# pip (not uv/poetry): it takes the locally served torch builds, see DESIGN.md.
+# pip (not uv/poetry): it takes the locally served torch builds (ARCHITECTURE.md, "Facts about the machines").
 .venv/bin/python -m pip install -q --upgrade pip
 # constraints.txt: the tested set of versions (scripts/constraints.sh rewrites it).
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
