@@ -46,11 +46,10 @@ def main() -> None:
     nets = [space.sample(sampler.ask(), name=f"arch{i}").scale(width=args.width, resolution=low.resolution)
             for i in range(args.archs)]
     policies = {"as-written": lambda s: s, "adapt": lambda s: adapt_strides(s, low.resolution, args.min_feature)}
-    results: dict[str, dict[str, list[float]]] = {}
-    for policy, rule in policies.items():
-        got = results[policy] = {"low": [], "high": [], "low_s": [], "high_s": []}
-        for i, net in enumerate(nets):
-            spec = rule(net)
+    results = {policy: {"low": [], "high": [], "low_s": [], "high_s": []} for policy in policies}
+    for i, net in enumerate(nets):  # policies interleaved per net, so machine load hits both alike
+        for policy, rule in policies.items():
+            got, spec = results[policy], rule(net)
             for level, data, epochs in (("low", low, args.epochs), ("high", high, args.high_epochs)):
                 start = time.perf_counter()
                 record, _ = fit(spec, data, TrainConfig(epochs=epochs, device="cpu", seed=args.seed))
