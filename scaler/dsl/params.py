@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from scaler.dsl.values import format_value
 
-Scalar = Union[int, float, str, bool, tuple]
+Scalar = int | float | str | bool | tuple
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Tied:
         return "$" + self.name
 
 
-Param = Union[Categorical, IntRange, Tied]
+Param = Categorical | IntRange | Tied
 PARAM_TYPES = (Categorical, IntRange, Tied)
 
 

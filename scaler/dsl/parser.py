@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from scaler.dsl.blocks import BLOCK_TYPES, Layer, Linear, fields_by_key
 from scaler.dsl.errors import DSLError

@@ -7,7 +7,8 @@ the block configs only and ``Model.text()`` can call it without an import cycle.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from scaler.dsl.blocks import Layer, block_fields
 from scaler.dsl.params import PARAM_TYPES, Param
