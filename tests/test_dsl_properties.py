@@ -25,12 +25,12 @@ from scaler.dsl.blocks import (
     InceptionA,
     InceptionC,
     InceptionE,
+    Layer,
     Linear,
     MaxPool,
     MBConv,
     Norm,
     PreAct,
-    Layer,
     Transition,
     fields_by_key,
 )

@@ -1,9 +1,9 @@
 """The architecture DSL: text <-> Space (choices open) / Spec (fixed), and the block configs.
 
 dsl owns the block types (one frozen dataclass per kind, in ``blocks``), the model settings, the
-parser and the writer. It is plain data and imports no torch (nor anything of scaler but
-``scaler.errors``): ``scaler.nn`` turns its configs into modules and counts them.
-Imports run one way: parser -> model -> writer -> blocks (a module imports only those after it).
+parser and the writer, and the ``Registry`` in which ``scaler.nn`` keeps one counter and one builder
+per block type. It is plain data and imports no torch (nor anything of scaler but ``scaler.errors``).
+Imports run one way: parser -> model -> writer -> blocks, and registry -> blocks.
 """
 
 from scaler.dsl.blocks import BLOCK_TYPES, Block, Layer

@@ -1,9 +1,11 @@
 """Typed configs of the block types the DSL knows: one frozen dataclass per block.
 
+Defining a config class declares its block kind: it enters ``BLOCK_TYPES`` under its ``kind``.
 Each field names its DSL key (``k`` for kernel, ``c`` for channels, ...) and its kind. Fields
 marked ``channels`` grow with the width multiplier; blocks marked ``depth_scalable`` repeat more
 with the depth multiplier. Configs are plain data (no torch): ``scaler.nn.layers`` turns them into
-modules and ``scaler.nn.complexity`` counts them.
+modules and ``scaler.nn.complexity`` counts them, each registering one implementation per block type
+in a ``scaler.dsl.registry.Registry``.
 """
 
 from __future__ import annotations
@@ -20,19 +22,35 @@ def opt(key: str, kind: str, default: Any = _NO_DEFAULT, *, channels: bool = Fal
     return field(default=default, metadata={"key": key, "kind": kind, "channels": channels})
 
 
+BLOCK_TYPES: dict[str, type[Block]] = {}
+"""Every block type of the DSL by its kind, in the order they are defined."""
+
+
 @dataclass(frozen=True)
 class Block:
-    """Base of all block configs."""
+    """Base of all block configs; a subclass that sets ``kind`` is a DSL block type."""
 
     kind: ClassVar[str]
     doc: ClassVar[str]
     depth_scalable: ClassVar[bool] = False
+    residual: ClassVar[bool] = False  # adds its input back, so stochastic depth applies to it
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" not in cls.__dict__:
+            return
+        if cls.kind in BLOCK_TYPES:
+            first = BLOCK_TYPES[cls.kind].__name__
+            raise TypeError(f"block kind {cls.kind!r} is declared twice: {first} and {cls.__name__}")
+        BLOCK_TYPES[cls.kind] = cls
 
 
 @dataclass(frozen=True)
 class Conv(Block):
     kind: ClassVar[str] = "conv"
-    doc: ClassVar[str] = "convolution + norm + activation (torchvision's Conv2dNormActivation); bias only without norm, unless nobias"
+    doc: ClassVar[str] = (
+        "convolution + norm + activation (torchvision's Conv2dNormActivation); bias only without norm, unless nobias"
+    )
     channels: Any = opt("c", "int", channels=True)
     kernel: Any = opt("k", "kernel", 3)
     stride: Any = opt("s", "int", 1)
@@ -108,6 +126,7 @@ class MBConv(Block):
     act: Any = opt("act", "act", None)
     noskip: Any = opt("noskip", "flag", False)
     depth_scalable: ClassVar[bool] = True
+    residual: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,7 @@ class Basic(Block):
     stride: Any = opt("s", "int", 1)
     act: Any = opt("act", "act", None)
     depth_scalable: ClassVar[bool] = True
+    residual: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ class Bottleneck(Block):
     groups: Any = opt("g", "int", 1)
     act: Any = opt("act", "act", None)
     depth_scalable: ClassVar[bool] = True
+    residual: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,7 @@ class PreAct(Block):
     norm: Any = opt("norm", "norm", None)
     act: Any = opt("act", "act", None)
     depth_scalable: ClassVar[bool] = True
+    residual: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -164,7 +186,33 @@ class Transition(Block):
 
 
 @dataclass(frozen=True)
-class Inception(Block):
+class Split:
+    """Parallel branches over one input, concatenated along channels (inside inception blocks).
+
+    Not a DSL token, so not in ``BLOCK_TYPES``, but counted and built like a block."""
+
+    kind: ClassVar[str] = "split"
+    branches: tuple[tuple[Block | Split, ...], ...]
+
+
+@dataclass(frozen=True)
+class Branched(Block):
+    """A block that is parallel branches of plain convs and pools (the inception modules)."""
+
+    def split(self) -> Split:
+        """The branch structure, which counter and builder both walk.
+
+        The layouts are torchvision's GoogLeNet and Inception3 (which follow Szegedy et al. 2014
+        and 2015)."""
+        raise NotImplementedError
+
+
+def _conv(channels: int, kernel: Any = 1, stride: int = 1, padding: int | None = None) -> Conv:
+    return Conv(channels=channels, kernel=kernel, stride=stride, padding=padding)
+
+
+@dataclass(frozen=True)
+class Inception(Branched):
     kind: ClassVar[str] = "inception"
     doc: ClassVar[str] = (
         "GoogLeNet module: 1x1 | 1x1-3x3 | 1x1-k5 | maxpool-1x1 branches, concatenated "
@@ -178,9 +226,17 @@ class Inception(Block):
     pool: Any = opt("pp", "int", channels=True)
     k5: Any = opt("k5", "int", 5)
 
+    def split(self) -> Split:
+        return Split((
+            (_conv(self.c1),),
+            (_conv(self.r3), _conv(self.c3, 3)),
+            (_conv(self.r5), _conv(self.c5, self.k5)),
+            (MaxPool(kernel=3, stride=1, padding=1, ceil=True), _conv(self.pool)),
+        ))
+
 
 @dataclass(frozen=True)
-class InceptionA(Block):
+class InceptionA(Branched):
     kind: ClassVar[str] = "inc3a"
     doc: ClassVar[str] = "Inception-v3 module A (35x35): 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avgpool-1x1 to pf"
     pool: Any = opt("pf", "int", channels=True)
@@ -190,35 +246,67 @@ class InceptionA(Block):
     r3: Any = opt("r3", "int", 64, channels=True)
     c3: Any = opt("c3", "int", 96, channels=True)
 
+    def split(self) -> Split:
+        return Split((
+            (_conv(self.c1),),
+            (_conv(self.r5), _conv(self.c5, 5)),
+            (_conv(self.r3), _conv(self.c3, 3), _conv(self.c3, 3)),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(self.pool)),
+        ))
+
 
 @dataclass(frozen=True)
-class InceptionB(Block):
+class InceptionB(Branched):
     kind: ClassVar[str] = "inc3b"
     doc: ClassVar[str] = "Inception-v3 grid reduction 35 -> 17: strided 3x3 | 1x1-3x3-strided 3x3 | maxpool"
     c3: Any = opt("c3", "int", 384, channels=True)
     r3: Any = opt("r3", "int", 64, channels=True)
     cd: Any = opt("cd", "int", 96, channels=True)
 
+    def split(self) -> Split:
+        return Split((
+            (_conv(self.c3, 3, 2, 0),),
+            (_conv(self.r3), _conv(self.cd, 3), _conv(self.cd, 3, 2, 0)),
+            (MaxPool(kernel=3, stride=2),),
+        ))
+
 
 @dataclass(frozen=True)
-class InceptionC(Block):
+class InceptionC(Branched):
     kind: ClassVar[str] = "inc3c"
     doc: ClassVar[str] = "Inception-v3 module C (17x17): factorised 1x7/7x1 branches of width c7"
     c7: Any = opt("c7", "int", channels=True)
     out: Any = opt("co", "int", 192, channels=True)
 
+    def split(self) -> Split:
+        c7, out = self.c7, self.out
+        return Split((
+            (_conv(out),),
+            (_conv(c7), _conv(c7, (1, 7)), _conv(out, (7, 1))),
+            (_conv(c7), _conv(c7, (7, 1)), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(out, (1, 7))),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(out)),
+        ))
+
 
 @dataclass(frozen=True)
-class InceptionD(Block):
+class InceptionD(Branched):
     kind: ClassVar[str] = "inc3d"
     doc: ClassVar[str] = "Inception-v3 grid reduction 17 -> 8: 1x1-strided 3x3 | 1x1-1x7-7x1-strided 3x3 | maxpool"
     r3: Any = opt("r3", "int", 192, channels=True)
     c3: Any = opt("c3", "int", 320, channels=True)
     c7: Any = opt("c7", "int", 192, channels=True)
 
+    def split(self) -> Split:
+        c7 = self.c7
+        return Split((
+            (_conv(self.r3), _conv(self.c3, 3, 2, 0)),
+            (_conv(c7), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(c7, 3, 2, 0)),
+            (MaxPool(kernel=3, stride=2),),
+        ))
+
 
 @dataclass(frozen=True)
-class InceptionE(Block):
+class InceptionE(Branched):
     kind: ClassVar[str] = "inc3e"
     doc: ClassVar[str] = "Inception-v3 module E (8x8): expanded 1x3/3x1 filter banks"
     c1: Any = opt("c1", "int", 320, channels=True)
@@ -226,15 +314,14 @@ class InceptionE(Block):
     rd: Any = opt("rd", "int", 448, channels=True)
     pool: Any = opt("pp", "int", 192, channels=True)
 
-
-BLOCK_TYPES: dict[str, type[Block]] = {
-    cls.kind: cls
-    for cls in (
-        Conv, MaxPool, AvgPool, AdaptivePool, GlobalPool, Norm, Linear, MBConv, Basic,
-        Bottleneck, PreAct, Dense, Transition, Inception, InceptionA, InceptionB, InceptionC,
-        InceptionD, InceptionE,
-    )
-}
+    def split(self) -> Split:
+        pair = Split(((_conv(self.c3, (1, 3)),), (_conv(self.c3, (3, 1)),)))
+        return Split((
+            (_conv(self.c1),),
+            (_conv(self.c3), pair),
+            (_conv(self.rd), _conv(self.c3, 3), pair),
+            (AvgPool(kernel=3, stride=1, padding=1), _conv(self.pool)),
+        ))
 
 
 def block_fields(cls: type[Block]) -> tuple[dataclasses.Field, ...]:
@@ -256,67 +343,5 @@ class Layer:
     repeats: Any = 1
 
 
-@dataclass(frozen=True)
-class Split:
-    """Parallel branches over one input, concatenated along channels (inside inception blocks)."""
-
-    branches: tuple[tuple[Any, ...], ...]
-
-
-def _conv(channels: int, kernel: Any = 1, stride: int = 1, padding: int | None = None) -> Conv:
-    return Conv(channels=channels, kernel=kernel, stride=stride, padding=padding)
-
-
-def inception_branches(block: Block) -> Split:
-    """The branch structure of an inception block as plain convs and pools.
-
-    The layouts are torchvision's GoogLeNet and Inception3 (which follow Szegedy et al. 2014 and
-    2015); counter and builder both walk this one description.
-    """
-    if isinstance(block, Inception):
-        return Split((
-            (_conv(block.c1),),
-            (_conv(block.r3), _conv(block.c3, 3)),
-            (_conv(block.r5), _conv(block.c5, block.k5)),
-            (MaxPool(kernel=3, stride=1, padding=1, ceil=True), _conv(block.pool)),
-        ))
-    if isinstance(block, InceptionA):
-        return Split((
-            (_conv(block.c1),),
-            (_conv(block.r5), _conv(block.c5, 5)),
-            (_conv(block.r3), _conv(block.c3, 3), _conv(block.c3, 3)),
-            (AvgPool(kernel=3, stride=1, padding=1), _conv(block.pool)),
-        ))
-    if isinstance(block, InceptionB):
-        return Split((
-            (_conv(block.c3, 3, 2, 0),),
-            (_conv(block.r3), _conv(block.cd, 3), _conv(block.cd, 3, 2, 0)),
-            (MaxPool(kernel=3, stride=2),),
-        ))
-    if isinstance(block, InceptionC):
-        c7, out = block.c7, block.out
-        return Split((
-            (_conv(out),),
-            (_conv(c7), _conv(c7, (1, 7)), _conv(out, (7, 1))),
-            (_conv(c7), _conv(c7, (7, 1)), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(out, (1, 7))),
-            (AvgPool(kernel=3, stride=1, padding=1), _conv(out)),
-        ))
-    if isinstance(block, InceptionD):
-        c7 = block.c7
-        return Split((
-            (_conv(block.r3), _conv(block.c3, 3, 2, 0)),
-            (_conv(c7), _conv(c7, (1, 7)), _conv(c7, (7, 1)), _conv(c7, 3, 2, 0)),
-            (MaxPool(kernel=3, stride=2),),
-        ))
-    if isinstance(block, InceptionE):
-        pair = Split(((_conv(block.c3, (1, 3)),), (_conv(block.c3, (3, 1)),)))
-        return Split((
-            (_conv(block.c1),),
-            (_conv(block.c3), pair),
-            (_conv(block.rd), _conv(block.c3, 3), pair),
-            (AvgPool(kernel=3, stride=1, padding=1), _conv(block.pool)),
-        ))
-    raise TypeError(f"{type(block).__name__} is not an inception block")
-
-
-INCEPTION_BLOCKS = (Inception, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)
+BRANCHED_TYPES: tuple[type[Branched], ...] = tuple(cls for cls in BLOCK_TYPES.values() if issubclass(cls, Branched))
+"""The block types that are parallel branches (each has ``split()``)."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
-from scaler.dsl.blocks import Basic, Block, Bottleneck, Layer, Linear, MBConv, PreAct, block_fields
+from scaler.dsl.blocks import Block, Layer, Linear, block_fields
 from scaler.dsl.params import PARAM_TYPES, Categorical, IntRange, Param, Scalar, Tied, Trial, suggest
 from scaler.dsl.writer import write_model
 from scaler.errors import ScalerError
 
 PARTS = ("stem", "stage", "head")
-RESIDUAL_BLOCKS = (MBConv, Basic, Bottleneck, PreAct)
 
 
 def setting(kind: str, default: Any) -> Any:
@@ -91,7 +91,7 @@ class Spec(Model):
     """A fully fixed architecture: every option has a value."""
 
     def scale(self, depth: float = 1.0, width: float = 1.0, resolution: int | None = None,
-              name: str | None = None) -> "Spec":
+              name: str | None = None) -> Spec:
         """This Spec grown by depth and width multipliers (compounding) and set to ``resolution``."""
         if depth <= 0 or width <= 0 or (resolution is not None and resolution < 1):
             raise ScalerError(f"scale factors must be positive (depth={depth}, width={width}, resolution={resolution})")
@@ -114,7 +114,7 @@ class Spec(Model):
             for i in range(repeats):
                 first = block if i == 0 or not hasattr(block, "stride") else dataclasses.replace(block, stride=1)
                 out.append(BlockInstance(index, layer.part, first))
-        residual = [i for i, b in enumerate(out) if isinstance(b.block, RESIDUAL_BLOCKS)]
+        residual = [i for i, b in enumerate(out) if b.block.residual]
         for rank, i in enumerate(residual):
             rate = self.drop_path * rank / len(residual)
             out[i] = dataclasses.replace(out[i], drop_path=rate)
@@ -183,7 +183,7 @@ class Space(Model):
             return None
         declared = dict(self.choices)
         values: dict[str, Scalar] = {}
-        for (path, mine), (_, theirs) in zip(self._values_by_path(), spec._values_by_path()):
+        for (path, mine), (_, theirs) in zip(self._values_by_path(), spec._values_by_path(), strict=True):
             if not isinstance(mine, PARAM_TYPES):
                 if mine != theirs:
                     return None

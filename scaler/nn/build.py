@@ -1,4 +1,4 @@
-"""Spec -> torch.nn.Module."""
+"""Spec -> torch.nn.Module, built block by block from the analytic walk of ``complexity``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from scaler.nn.complexity import complexity
 from scaler.dsl.model import Spec
+from scaler.nn.complexity import complexity
 from scaler.nn.layers import Context, make_block
 
 
@@ -18,18 +18,13 @@ class Network(nn.Sequential):
     """A built Spec: one child Sequential per DSL layer line (``stem1``, ``stage1``, ..., ``head1``)."""
 
     def __init__(self, spec: Spec, num_classes: int, in_channels: int):
-        ctx = Context(spec.norm, spec.act, spec.bn_eps, spec.gn_groups)
+        ctx = Context(spec.norm, spec.act, spec.bn_eps, spec.gn_groups, num_classes)
         counted = complexity(spec, in_channels=in_channels, num_classes=num_classes)
+        names = [name for name, _ in spec.layer_paths()]
         groups: OrderedDict[str, list[nn.Module]] = OrderedDict()
-        counts = dict.fromkeys(("stem", "stage", "head"), 0)
-        names = []
-        for layer in spec.layers:
-            counts[layer.part] += 1
-            names.append(f"{layer.part}{counts[layer.part]}")
         for block in counted.blocks:
             inst = block.instance
-            groups.setdefault(names[inst.layer], []).append(
-                make_block(inst.block, block.shape_in, ctx, inst.drop_path, num_classes))
+            groups.setdefault(names[inst.layer], []).append(make_block(inst.block, block.shape_in, ctx, inst.drop_path))
         super().__init__(OrderedDict((name, nn.Sequential(*mods)) for name, mods in groups.items()))
         self.spec = spec
         self.num_classes = num_classes

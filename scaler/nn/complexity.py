@@ -6,19 +6,40 @@ Conventions (as in pycls and the EfficientNet paper):
   torchvision's "GFLOPS" are these multiply-adds.
 - ``params``: every trainable parameter, exactly as ``sum(p.numel())`` of the built module.
 - ``acts``: output elements of every convolution and fully connected layer (pycls's activations).
+
+Each block type has one counter, registered with ``@counter(BlockType)``. Pure arithmetic: this
+module imports no torch and no module of ``scaler.nn`` (``scaler.nn.layers`` imports its shape helpers).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from scaler.dsl.blocks import (
-    INCEPTION_BLOCKS, AdaptivePool, AvgPool, Basic, Block, Bottleneck, Conv, Dense, GlobalPool,
-    Linear, MaxPool, MBConv, Norm, PreAct, Split, Transition, inception_branches,
+    BRANCHED_TYPES,
+    AdaptivePool,
+    AvgPool,
+    Basic,
+    Block,
+    Bottleneck,
+    Branched,
+    Conv,
+    Dense,
+    GlobalPool,
+    Linear,
+    MaxPool,
+    MBConv,
+    Norm,
+    PreAct,
+    Split,
+    Transition,
 )
 from scaler.dsl.model import BlockInstance, Spec
+from scaler.dsl.registry import Registry
+from scaler.errors import ScalerError
 
 
 @dataclass(frozen=True)
@@ -55,26 +76,31 @@ def conv_padding(block: Conv) -> tuple[int, int]:
 
 
 @dataclass
-class Counter:
-    """Walks a network layer by layer, tracking the feature-map shape and adding up the counts."""
+class Tally:
+    """Walks a network layer by layer, tracking the feature-map shape and adding up the counts.
+
+    ``norm`` is the model's default norm kind; ``classes`` sizes the classifier (an ``fc`` without c)."""
 
     shape: Shape
     norm: str
-    act: str
+    classes: int
     params: int = 0
     macs: int = 0
     acts: int = 0
 
-    def fork(self) -> "Counter":
-        return Counter(self.shape, self.norm, self.act)
+    def fork(self, shape: Shape | None = None) -> Tally:
+        """A fresh tally for a branch that starts at ``shape`` (default: here)."""
+        return Tally(shape or self.shape, self.norm, self.classes)
 
-    def add(self, other: "Counter") -> None:
+    def add(self, other: Tally) -> None:
+        """Add a branch's counts (not its shape)."""
         self.params += other.params
         self.macs += other.macs
         self.acts += other.acts
 
     def conv(self, out: int, kernel: Any, stride: int = 1, padding: tuple[int, int] | None = None,
              groups: int = 1, bias: bool = False) -> None:
+        """A convolution to ``out`` channels; ``padding`` defaults to "same"-style k // 2."""
         kh, kw = kernel_pair(kernel)
         ph, pw = padding if padding is not None else (kh // 2, kw // 2)
         s = self.shape
@@ -88,10 +114,12 @@ class Counter:
         self.shape = Shape(out, h, w)
 
     def norm_layer(self, kind: str | None = None) -> None:
+        """A norm of ``kind`` (default: the model's): scale and shift per channel, none for "none"."""
         if (kind or self.norm) != "none":
             self.params += 2 * self.shape.c
 
     def linear(self, out: int) -> None:
+        """A fully connected layer (with bias) over the flattened feature map."""
         features = self.shape.c * self.shape.h * self.shape.w
         self.params += features * out + out
         self.macs += features * out
@@ -99,18 +127,50 @@ class Counter:
         self.shape = Shape(out, 1, 1)
 
     def pool(self, kernel: int, stride: int, padding: int = 0, ceil: bool = False) -> None:
+        """A pooling window: the shape moves on, nothing is counted."""
         s = self.shape
         self.shape = Shape(s.c, conv_out(s.h, kernel, stride, padding, ceil), conv_out(s.w, kernel, stride, padding, ceil))
 
 
-def _conv(b: Conv, cx: Counter) -> None:
+CountFn = Callable[[Any, Tally], None]
+counter: Registry[CountFn] = Registry("counter")
+
+
+@counter(Conv)
+def _conv(b: Conv, cx: Tally) -> None:
     norm = b.norm or cx.norm
     groups = cx.shape.c if b.depthwise else b.groups
     cx.conv(b.channels, b.kernel, b.stride, conv_padding(b), groups, bias=norm == "none" and not b.no_bias)
     cx.norm_layer(norm)
 
 
-def _mbconv(b: MBConv, cx: Counter) -> None:
+@counter(MaxPool, AvgPool)
+def _pool(b: MaxPool | AvgPool, cx: Tally) -> None:
+    cx.pool(b.kernel, b.stride, b.padding, b.ceil)
+
+
+@counter(AdaptivePool)
+def _adaptive_pool(b: AdaptivePool, cx: Tally) -> None:
+    cx.shape = Shape(cx.shape.c, b.out, b.out)
+
+
+@counter(GlobalPool)
+def _global_pool(b: GlobalPool, cx: Tally) -> None:
+    cx.shape = Shape(cx.shape.c, 1, 1)
+
+
+@counter(Norm)
+def _norm(b: Norm, cx: Tally) -> None:
+    cx.norm_layer(b.norm)
+
+
+@counter(Linear)
+def _linear(b: Linear, cx: Tally) -> None:
+    cx.linear(b.channels or cx.classes)
+
+
+@counter(MBConv)
+def _mbconv(b: MBConv, cx: Tally) -> None:
     cin = cx.shape.c
     hidden = expanded_channels(cin, b.expand)
     if hidden != cin:
@@ -119,7 +179,7 @@ def _mbconv(b: MBConv, cx: Counter) -> None:
     cx.conv(hidden, b.kernel, b.stride, groups=hidden)
     cx.norm_layer()
     if b.se > 0:
-        se = Counter(Shape(hidden, 1, 1), cx.norm, cx.act)
+        se = cx.fork(Shape(hidden, 1, 1))
         se.conv(squeeze_channels(cin, b.se), 1, bias=True)
         se.conv(hidden, 1, bias=True)
         cx.add(se)
@@ -127,41 +187,50 @@ def _mbconv(b: MBConv, cx: Counter) -> None:
     cx.norm_layer()
 
 
-def _shortcut(cx: Counter, shortcut: Counter, out: int, stride: int, norm: bool) -> None:
+def _shortcut(cx: Tally, shortcut: Tally, out: int, stride: int, with_norm: bool) -> None:
     """A projection shortcut where the residual branch changes shape."""
     if stride != 1 or shortcut.shape.c != out:
         shortcut.conv(out, 1, stride, (0, 0))
-        if norm:
+        if with_norm:
             shortcut.norm_layer()
         cx.add(shortcut)
 
 
-def _basic(b: Basic, cx: Counter) -> None:
+@counter(Basic)
+def _basic(b: Basic, cx: Tally) -> None:
     shortcut = cx.fork()
     cx.conv(b.channels, 3, b.stride)
     cx.norm_layer()
     cx.conv(b.channels, 3)
     cx.norm_layer()
-    _shortcut(cx, shortcut, b.channels, b.stride, norm=True)
+    _shortcut(cx, shortcut, b.channels, b.stride, with_norm=True)
 
 
-def _bottleneck(b: Bottleneck, cx: Counter) -> None:
+def _bottleneck_convs(b: Bottleneck | PreAct) -> tuple[tuple[int, int, int, int], ...]:
+    """(out, kernel, stride, groups) of a bottleneck's 1x1, 3x3 and 1x1 convs."""
+    return (b.width, 1, 1, 1), (b.width, 3, b.stride, b.groups), (b.channels, 1, 1, 1)
+
+
+@counter(Bottleneck)
+def _bottleneck(b: Bottleneck, cx: Tally) -> None:
     shortcut = cx.fork()
-    for out, kernel, stride, groups in ((b.width, 1, 1, 1), (b.width, 3, b.stride, b.groups), (b.channels, 1, 1, 1)):
+    for out, kernel, stride, groups in _bottleneck_convs(b):
         cx.conv(out, kernel, stride, groups=groups)
         cx.norm_layer()
-    _shortcut(cx, shortcut, b.channels, b.stride, norm=True)
+    _shortcut(cx, shortcut, b.channels, b.stride, with_norm=True)
 
 
-def _preact(b: PreAct, cx: Counter) -> None:
+@counter(PreAct)
+def _preact(b: PreAct, cx: Tally) -> None:
     shortcut = cx.fork()
-    for out, kernel, stride, groups in ((b.width, 1, 1, 1), (b.width, 3, b.stride, b.groups), (b.channels, 1, 1, 1)):
+    for out, kernel, stride, groups in _bottleneck_convs(b):
         cx.norm_layer(b.norm)
         cx.conv(out, kernel, stride, groups=groups)
-    _shortcut(cx, shortcut, b.channels, b.stride, norm=False)
+    _shortcut(cx, shortcut, b.channels, b.stride, with_norm=False)
 
 
-def _dense(b: Dense, cx: Counter) -> None:
+@counter(Dense)
+def _dense(b: Dense, cx: Tally) -> None:
     cin = cx.shape.c
     cx.norm_layer()
     cx.conv(b.width, 1)
@@ -170,13 +239,15 @@ def _dense(b: Dense, cx: Counter) -> None:
     cx.shape = dataclasses.replace(cx.shape, c=cin + b.growth)
 
 
-def _transition(b: Transition, cx: Counter) -> None:
+@counter(Transition)
+def _transition(b: Transition, cx: Tally) -> None:
     cx.norm_layer()
     cx.conv(transition_channels(b, cx.shape.c), 1)
     cx.pool(2, 2)
 
 
-def _split(b: Split, cx: Counter) -> None:
+@counter(Split)
+def _split(b: Split, cx: Tally) -> None:
     outs = []
     for branch in b.branches:
         sub = cx.fork()
@@ -189,30 +260,14 @@ def _split(b: Split, cx: Counter) -> None:
     cx.shape = Shape(sum(s.c for s in outs), outs[0].h, outs[0].w)
 
 
-_COUNTERS: dict[type, Callable[[Any, Counter], None]] = {
-    Conv: _conv,
-    MaxPool: lambda b, cx: cx.pool(b.kernel, b.stride, b.padding, b.ceil),
-    AvgPool: lambda b, cx: cx.pool(b.kernel, b.stride, b.padding, b.ceil),
-    AdaptivePool: lambda b, cx: setattr(cx, "shape", Shape(cx.shape.c, b.out, b.out)),
-    GlobalPool: lambda b, cx: setattr(cx, "shape", Shape(cx.shape.c, 1, 1)),
-    Norm: lambda b, cx: cx.norm_layer(b.norm),
-    MBConv: _mbconv,
-    Basic: _basic,
-    Bottleneck: _bottleneck,
-    PreAct: _preact,
-    Dense: _dense,
-    Transition: _transition,
-    Split: _split,
-    **{cls: (lambda b, cx: _split(inception_branches(b), cx)) for cls in INCEPTION_BLOCKS},
-}
+@counter(*BRANCHED_TYPES)
+def _branched(b: Branched, cx: Tally) -> None:
+    _split(b.split(), cx)
 
 
-def count_block(block: Block | Split, cx: Counter, num_classes: int = 1000) -> None:
+def count_block(block: Block | Split, cx: Tally) -> None:
     """Add one block's counts to ``cx`` and move its shape on."""
-    if isinstance(block, Linear):
-        cx.linear(block.channels or num_classes)
-    else:
-        _COUNTERS[type(block)](block, cx)
+    counter.lookup(block)(block, cx)
 
 
 def expanded_channels(channels: int, expand: float) -> int:
@@ -275,12 +330,10 @@ def complexity(spec: Spec, resolution: int | None = None, in_channels: int = 3, 
     shape = Shape(in_channels, resolution, resolution)
     blocks: list[BlockCount] = []
     for instance in spec.blocks():
-        cx = Counter(shape, spec.norm, spec.act)
+        cx = Tally(shape, spec.norm, num_classes)
         try:
-            count_block(instance.block, cx, num_classes)
+            count_block(instance.block, cx)
         except ValueError as exc:
-            from scaler.errors import ScalerError
-
             raise ScalerError(f"{spec.name}: {instance.part} block {instance.block.kind} "
                               f"(layer {instance.layer + 1}) at {resolution} px: {exc}") from None
         blocks.append(BlockCount(instance, shape, cx.shape, cx.params, cx.macs, cx.acts))

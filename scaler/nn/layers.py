@@ -1,33 +1,65 @@
 """One small nn.Module per block type of the DSL, built from the typed configs.
 
-Layouts follow torchvision (ResNet, DenseNet, GoogLeNet, Inception3, MobileNetV2, MNASNet,
-EfficientNet) and timm's ResNetV2 for BiT, so that parameter counts match them exactly;
-``scaler.nn.complexity`` counts the same structure analytically.
+Each block type has one builder, registered with ``@builder(BlockType)``. Layouts follow torchvision
+(ResNet, DenseNet, GoogLeNet, Inception3, MobileNetV2, MNASNet, EfficientNet) and timm's ResNetV2 for
+BiT, so that parameter counts match them exactly; ``scaler.nn.complexity`` counts the same structure
+analytically.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import StochasticDepth
 
-from scaler.nn.complexity import (
-    Shape, conv_padding, expanded_channels, kernel_pair, squeeze_channels, transition_channels,
-)
 from scaler.dsl.blocks import (
-    INCEPTION_BLOCKS, AdaptivePool, AvgPool, Basic, Block, Bottleneck, Conv, Dense, GlobalPool,
-    Linear, MaxPool, MBConv, Norm, PreAct, Split, Transition, inception_branches,
+    BRANCHED_TYPES,
+    AdaptivePool,
+    AvgPool,
+    Basic,
+    Block,
+    Bottleneck,
+    Branched,
+    Conv,
+    Dense,
+    GlobalPool,
+    Linear,
+    MaxPool,
+    MBConv,
+    Norm,
+    PreAct,
+    Split,
+    Transition,
+)
+from scaler.dsl.registry import Registry
+from scaler.nn.complexity import (
+    Shape,
+    conv_padding,
+    expanded_channels,
+    kernel_pair,
+    squeeze_channels,
+    transition_channels,
 )
 
 
+@dataclass(frozen=True)
 class Context:
-    """Model-level defaults a block needs: norm kind and its settings, activation."""
+    """What a block's module needs beyond its config: the model's norm (kind, BN eps, GN groups) and
+    activation defaults, and the number of classes the classifier outputs."""
 
-    def __init__(self, norm: str, act: str, bn_eps: float, gn_groups: int):
-        self.norm, self.act, self.bn_eps, self.gn_groups = norm, act, bn_eps, gn_groups
+    norm: str
+    act: str
+    bn_eps: float
+    gn_groups: int
+    classes: int
 
     def make_norm(self, channels: int, kind: str | None = None) -> nn.Module:
+        """A norm of ``kind`` (default: the model's) over ``channels``; Identity for "none"."""
         kind = kind or self.norm
         if kind == "bn":
             return nn.BatchNorm2d(channels, eps=self.bn_eps)
@@ -48,6 +80,7 @@ _ACTIVATIONS = {
 
 
 def make_act(name: str) -> nn.Module:
+    """A fresh activation module of a DSL activation name."""
     return _ACTIVATIONS[name]()
 
 
@@ -63,12 +96,14 @@ class StdConv2d(nn.Conv2d):
 
 
 class ConvNormAct(nn.Sequential):
-    """Convolution, norm, activation (torchvision's Conv2dNormActivation); bias only without norm."""
+    """Convolution, norm, activation (torchvision's Conv2dNormActivation); bias only without norm.
 
-    def __init__(self, cin: int, cout: int, kernel: int | tuple[int, int] = 1, stride: int = 1,
-                 padding: tuple[int, int] | None = None, groups: int = 1, norm: str = "bn",
-                 act: str = "relu", ctx: Context | None = None, weight_std: bool = False, bias: bool | None = None):
-        ctx = ctx or Context(norm, act, 1e-5, 32)
+    ``norm`` and ``act`` default to the model's (``ctx``)."""
+
+    def __init__(self, cin: int, cout: int, ctx: Context, kernel: int | tuple[int, int] = 1, stride: int = 1,
+                 padding: tuple[int, int] | None = None, groups: int = 1, *, norm: str | None = None,
+                 act: str | None = None, weight_std: bool = False, bias: bool | None = None):
+        norm, act = norm or ctx.norm, act or ctx.act
         kh, kw = kernel_pair(kernel)
         padding = padding if padding is not None else (kh // 2, kw // 2)
         conv_cls = StdConv2d if weight_std else nn.Conv2d
@@ -80,13 +115,6 @@ class ConvNormAct(nn.Sequential):
             layers.append(make_act(act))
         super().__init__(*layers)
         self.out_channels = cout
-
-
-def conv_block(b: Conv, cin: int, ctx: Context) -> ConvNormAct:
-    """A DSL ``conv`` as a module; unset norm/act come from the model (inside inception blocks)."""
-    norm = b.norm or ctx.norm
-    return ConvNormAct(cin, b.channels, b.kernel, b.stride, conv_padding(b), cin if b.depthwise else b.groups,
-                       norm, b.act or ctx.act, ctx, b.weight_std, bias=norm == "none" and not b.no_bias)
 
 
 class SqueezeExcite(nn.Module):
@@ -113,6 +141,11 @@ def zero_last_norm(branch: nn.Module) -> None:
         nn.init.zeros_(last.weight)
 
 
+def _drop_path(rate: float) -> nn.Module:
+    """Stochastic depth per sample at ``rate``, or Identity when it is 0."""
+    return StochasticDepth(rate, "row") if rate > 0 else nn.Identity()
+
+
 class Residual(nn.Module):
     """``shortcut(x) + drop_path(body(x))``, then an optional activation (post-activation ResNets)."""
 
@@ -120,7 +153,7 @@ class Residual(nn.Module):
         super().__init__()
         self.body = body
         self.shortcut = shortcut if shortcut is not None else nn.Identity()
-        self.drop_path = StochasticDepth(drop_path, "row") if drop_path > 0 else nn.Identity()
+        self.drop_path = _drop_path(drop_path)
         self.act = make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -138,14 +171,14 @@ class MBConvBlock(nn.Module):
         hidden = expanded_channels(cin, b.expand)
         layers: list[nn.Module] = []
         if hidden != cin:
-            layers.append(ConvNormAct(cin, hidden, 1, norm=ctx.norm, act=b.act, ctx=ctx))
-        layers.append(ConvNormAct(hidden, hidden, b.kernel, b.stride, groups=hidden, norm=ctx.norm, act=b.act, ctx=ctx))
+            layers.append(ConvNormAct(cin, hidden, ctx, 1, act=b.act))
+        layers.append(ConvNormAct(hidden, hidden, ctx, b.kernel, b.stride, groups=hidden, act=b.act))
         if b.se > 0:
             layers.append(SqueezeExcite(hidden, squeeze_channels(cin, b.se), b.act))
-        layers.append(ConvNormAct(hidden, b.channels, 1, norm=ctx.norm, act="none", ctx=ctx))
+        layers.append(ConvNormAct(hidden, b.channels, ctx, 1, act="none"))
         self.block = nn.Sequential(*layers)
         self.use_residual = b.stride == 1 and cin == b.channels and not b.noskip
-        self.drop_path = StochasticDepth(drop_path, "row") if drop_path > 0 and self.use_residual else nn.Identity()
+        self.drop_path = _drop_path(drop_path if self.use_residual else 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block(x)
@@ -160,24 +193,7 @@ def _projection(cin: int, cout: int, stride: int, ctx: Context) -> nn.Module | N
     """1x1 strided conv + norm where the residual branch changes shape, else identity (None)."""
     if stride == 1 and cin == cout:
         return None
-    return ConvNormAct(cin, cout, 1, stride, (0, 0), norm=ctx.norm, act="none", ctx=ctx)
-
-
-def basic_block(b: Basic, cin: int, ctx: Context, drop_path: float) -> Residual:
-    body = nn.Sequential(
-        ConvNormAct(cin, b.channels, 3, b.stride, norm=ctx.norm, act=b.act, ctx=ctx),
-        ConvNormAct(b.channels, b.channels, 3, norm=ctx.norm, act="none", ctx=ctx),
-    )
-    return Residual(body, _projection(cin, b.channels, b.stride, ctx), drop_path, b.act)
-
-
-def bottleneck_block(b: Bottleneck, cin: int, ctx: Context, drop_path: float) -> Residual:
-    body = nn.Sequential(
-        ConvNormAct(cin, b.width, 1, norm=ctx.norm, act=b.act, ctx=ctx),
-        ConvNormAct(b.width, b.width, 3, b.stride, groups=b.groups, norm=ctx.norm, act=b.act, ctx=ctx),
-        ConvNormAct(b.width, b.channels, 1, norm=ctx.norm, act="none", ctx=ctx),
-    )
-    return Residual(body, _projection(cin, b.channels, b.stride, ctx), drop_path, b.act)
+    return ConvNormAct(cin, cout, ctx, 1, stride, (0, 0), act="none")
 
 
 class PreActBlock(nn.Module):
@@ -193,7 +209,7 @@ class PreActBlock(nn.Module):
         self.conv3 = StdConv2d(b.width, b.channels, 1, bias=False)
         needs_projection = b.stride != 1 or cin != b.channels
         self.downsample = StdConv2d(cin, b.channels, 1, b.stride, bias=False) if needs_projection else None
-        self.drop_path = StochasticDepth(drop_path, "row") if drop_path > 0 else nn.Identity()
+        self.drop_path = _drop_path(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.norm1(x)
@@ -216,11 +232,6 @@ class DenseLayer(nn.Module):
         return torch.cat([x, self.body(x)], 1)
 
 
-def transition_block(b: Transition, cin: int, ctx: Context) -> nn.Sequential:
-    return nn.Sequential(ctx.make_norm(cin), make_act(b.act),
-                         nn.Conv2d(cin, transition_channels(b, cin), 1, bias=False), nn.AvgPool2d(2, 2))
-
-
 class Branches(nn.Module):
     """Parallel branches concatenated along channels (every inception block)."""
 
@@ -241,10 +252,9 @@ class Branches(nn.Module):
 
 
 class Classifier(nn.Sequential):
-    """Dropout, flatten, fully connected, activation."""
+    """Dropout, flatten, fully connected, activation; ``out`` features."""
 
-    def __init__(self, b: Linear, shape: Shape, num_classes: int):
-        out = b.channels or num_classes
+    def __init__(self, b: Linear, shape: Shape, out: int):
         layers: list[nn.Module] = [nn.Flatten(1)]
         if b.dropout:
             layers.append(nn.Dropout(b.dropout))
@@ -255,38 +265,100 @@ class Classifier(nn.Sequential):
         self.out_channels = out
 
 
-def make_block(block: Block | Split, shape: Shape, ctx: Context, drop_path: float = 0.0,
-               num_classes: int = 1000) -> nn.Module:
+BuildFn = Callable[[Any, Shape, Context, float], nn.Module]
+"""A builder: (block config, input shape, context, drop-path rate) -> its module."""
+builder: Registry[BuildFn] = Registry("builder")
+
+
+@builder(Conv)
+def _conv(b: Conv, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    # Unset norm/act come from the model (the convs inside inception blocks).
+    norm = b.norm or ctx.norm
+    return ConvNormAct(shape.c, b.channels, ctx, b.kernel, b.stride, conv_padding(b),
+                       shape.c if b.depthwise else b.groups, norm=norm, act=b.act, weight_std=b.weight_std,
+                       bias=norm == "none" and not b.no_bias)
+
+
+@builder(MaxPool)
+def _max_pool(b: MaxPool, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.MaxPool2d(b.kernel, b.stride, b.padding, ceil_mode=b.ceil)
+
+
+@builder(AvgPool)
+def _avg_pool(b: AvgPool, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.AvgPool2d(b.kernel, b.stride, b.padding, ceil_mode=b.ceil)
+
+
+@builder(AdaptivePool)
+def _adaptive_pool(b: AdaptivePool, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.AdaptiveAvgPool2d(b.out)
+
+
+@builder(GlobalPool)
+def _global_pool(b: GlobalPool, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.AdaptiveAvgPool2d(1)
+
+
+@builder(Norm)
+def _norm(b: Norm, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.Sequential(ctx.make_norm(shape.c, b.norm), make_act(b.act))
+
+
+@builder(Linear)
+def _linear(b: Linear, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return Classifier(b, shape, b.channels or ctx.classes)
+
+
+@builder(MBConv)
+def _mbconv(b: MBConv, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return MBConvBlock(b, shape.c, ctx, drop_path)
+
+
+@builder(Basic)
+def _basic(b: Basic, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    body = nn.Sequential(
+        ConvNormAct(shape.c, b.channels, ctx, 3, b.stride, act=b.act),
+        ConvNormAct(b.channels, b.channels, ctx, 3, act="none"),
+    )
+    return Residual(body, _projection(shape.c, b.channels, b.stride, ctx), drop_path, b.act)
+
+
+@builder(Bottleneck)
+def _bottleneck(b: Bottleneck, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    body = nn.Sequential(
+        ConvNormAct(shape.c, b.width, ctx, 1, act=b.act),
+        ConvNormAct(b.width, b.width, ctx, 3, b.stride, groups=b.groups, act=b.act),
+        ConvNormAct(b.width, b.channels, ctx, 1, act="none"),
+    )
+    return Residual(body, _projection(shape.c, b.channels, b.stride, ctx), drop_path, b.act)
+
+
+@builder(PreAct)
+def _preact(b: PreAct, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return PreActBlock(b, shape.c, ctx, drop_path)
+
+
+@builder(Dense)
+def _dense(b: Dense, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return DenseLayer(b, shape.c, ctx)
+
+
+@builder(Transition)
+def _transition(b: Transition, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return nn.Sequential(ctx.make_norm(shape.c), make_act(b.act),
+                         nn.Conv2d(shape.c, transition_channels(b, shape.c), 1, bias=False), nn.AvgPool2d(2, 2))
+
+
+@builder(Split)
+def _split(b: Split, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return Branches(b, shape.c, ctx)
+
+
+@builder(*BRANCHED_TYPES)
+def _branched(b: Branched, shape: Shape, ctx: Context, drop_path: float) -> nn.Module:
+    return Branches(b.split(), shape.c, ctx)
+
+
+def make_block(block: Block | Split, shape: Shape, ctx: Context, drop_path: float = 0.0) -> nn.Module:
     """The module for one block config whose input has ``shape``."""
-    cin = shape.c
-    if isinstance(block, Conv):
-        return conv_block(block, cin, ctx)
-    if isinstance(block, MaxPool):
-        return nn.MaxPool2d(block.kernel, block.stride, block.padding, ceil_mode=block.ceil)
-    if isinstance(block, AvgPool):
-        return nn.AvgPool2d(block.kernel, block.stride, block.padding, ceil_mode=block.ceil)
-    if isinstance(block, AdaptivePool):
-        return nn.AdaptiveAvgPool2d(block.out)
-    if isinstance(block, GlobalPool):
-        return nn.AdaptiveAvgPool2d(1)
-    if isinstance(block, Norm):
-        return nn.Sequential(ctx.make_norm(cin, block.norm), make_act(block.act))
-    if isinstance(block, Linear):
-        return Classifier(block, shape, num_classes)
-    if isinstance(block, MBConv):
-        return MBConvBlock(block, cin, ctx, drop_path)
-    if isinstance(block, Basic):
-        return basic_block(block, cin, ctx, drop_path)
-    if isinstance(block, Bottleneck):
-        return bottleneck_block(block, cin, ctx, drop_path)
-    if isinstance(block, PreAct):
-        return PreActBlock(block, cin, ctx, drop_path)
-    if isinstance(block, Dense):
-        return DenseLayer(block, cin, ctx)
-    if isinstance(block, Transition):
-        return transition_block(block, cin, ctx)
-    if isinstance(block, Split):
-        return Branches(block, cin, ctx)
-    if isinstance(block, INCEPTION_BLOCKS):
-        return Branches(inception_branches(block), cin, ctx)
-    raise TypeError(f"no module for block {type(block).__name__}")
+    return builder.lookup(block)(block, shape, ctx, drop_path)
