@@ -8,7 +8,7 @@ the rest of scaler.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
 
@@ -45,5 +45,5 @@ def format_table(rows: list[dict], columns: list[tuple[str, str, Callable[[objec
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = []
     for r in cells:
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     return "\n".join(lines)

@@ -14,7 +14,7 @@ if [ "${1:-}" = "--newest" ]; then
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e '.[test]'
+  "$venv/bin/python" -m pip install -q -e '.[test,export]'
   SCALER_NO_SKIPS=1 "$venv/bin/python" -m pytest
 fi
 [ -x "$venv/bin/python" ] || { echo "constraints: no $venv; run bash scripts/setup.sh first" >&2; exit 2; }

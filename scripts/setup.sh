@@ -27,5 +27,5 @@ fi
 # pip (not uv/poetry): it takes the locally served torch builds (ARCHITECTURE.md, "Facts about the machines").
 .venv/bin/python -m pip install -q --upgrade pip
 # constraints.txt: the tested set of versions (scripts/constraints.sh rewrites it).
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test,export]'
 echo "setup: ready (.venv)"

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
+from scaler.export import FORMATS
 from scaler.report import fixed, format_table, plain, si
 
 
@@ -269,6 +270,21 @@ def cmd_scale(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a trained run's module as ONNX or TorchScript."""
+    from pathlib import Path
+
+    from scaler.export import export, export_format, find_run, load_run
+
+    target = Path(args.target)
+    fmt = export_format(target, args.format)  # bad input is refused before anything is loaded or written
+    run = load_run(find_run(args.run, args.results))
+    path = export(run, target, fmt)
+    print(f"exported {run.path.name} as {fmt} to {path} (input images N x {run.in_channels} x {run.resolution} x "
+          f"{run.resolution}, output logits)")
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start ``streamlit run app.py`` on the results folder and storage given (read-only)."""
     import subprocess
@@ -369,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(scale, epochs=2)
     scale.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     scale.set_defaults(func=cmd_scale)
+
+    export = sub.add_parser("export", help="a trained run's weights as an ONNX or TorchScript file to deploy")
+    export.add_argument("target", help="the file to write (.onnx, .pt)")
+    export.add_argument("--run", required=True, help="a run folder, or its id under results/runs")
+    export.add_argument("--format", choices=FORMATS, help="onnx or torchscript (default: from the target's suffix)")
+    export.add_argument("--results", help="results folder (default: $SCALER_RESULTS or ./results)")
+    export.set_defaults(func=cmd_export)
 
     dashboard = sub.add_parser("dashboard", help="the Streamlit dashboard on results/ and a storage (reads only)")
     dashboard.add_argument("--storage", help="Optuna storage URL, e.g. the workers' PostgreSQL "

@@ -63,6 +63,8 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
         # every run says what it was trained on (callers with the full DataConfig replace this)
         "data": {"name": data.name, "train_size": len(data.x_train), "val_size": len(data.x_val),
                  "resolution": data.resolution},
+        # what the saved weights expect (``scaler export`` rebuilds the module from them)
+        "in_channels": data.in_channels, "num_classes": data.num_classes,
     }
     return record, evaluated
 
