@@ -59,6 +59,7 @@ from scaler.data import DataConfig, Dataset
 from scaler.dsl import Space, Spec, parse_text
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import RunFailedError, ScalerError
+from scaler.scaling.report import format_report
 from scaler.training.trainer import TrainConfig
 
 PAPER_BASE = "efficientnet-b0"
@@ -1221,100 +1222,3 @@ def _csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     for r in rows:
         writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
     return buf.getvalue()
-
-
-# --- the text report -------------------------------------------------------------------------
-
-
-def format_report(report: dict, full_ladder: bool = False) -> str:
-    """What ``scaler scale`` prints (the same facts as ``--json``)."""
-    from scaler.cli import _si, format_table
-
-    def num(v: object) -> str:
-        return "-" if v is None else f"{v:.4f}"
-
-    def mult(v: object) -> str:
-        return "-" if v is None else f"{v:.3g}"
-
-    def ratio(v: object) -> str:
-        return "-" if v is None else f"{v:.2f}x"
-
-    lines = [f"base: {report['base']['how']}"]
-    fid = report.get("fidelity")
-    if fid:
-        lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px, {fid['data']}, {fid['train_size']} "
-                     f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s)")
-    grid = report.get("grid")
-    if grid:
-        lines.append(f"\ngrid search at phi=1 (study {grid['study']}, {grid['storage']}): {len(grid['rows'])} points, "
-                     f"{grid['trained']} trained in this call" + ("" if grid["complete"] else ", not all finished"))
-        lines.append(format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
-            ("label", "alpha,beta,gamma", str), ("state", "state", str), ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"),
-            ("mac_ratio", "MACs", ratio), ("resolution", "px", str), ("params", "params", _si),
-            ("val_acc", "val acc", num)]))
-    c = report["coefficients"]
-    lines.append(f"\ncoefficients: alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g} "
-                 f"(alpha*beta^2*gamma^2 = {c['product']:.3f}; {c['why']})")
-    model = report.get("model")
-    if model:
-        lines.append(f"\nphi={model['phi']:g}: {model['name']}: depth x{model['depth']:.4g}, width x{model['width']:.4g}, "
-                     f"{model['resolution']} px: {model['params']:,} params, {_si(model['macs'])} MACs, "
-                     f"{_si(model['acts'])} activations; {model['mac_ratio']:.2f}x the base's MACs "
-                     f"(ideal {model['expected_ratio']:.2f}x)" + (f"; trained at {model['fidelity_resolution']} px: val acc "
-                                                                   f"{model['val_acc']:.4f}" if model.get("val_acc") is not None else ""))
-        lines.append(f"saved {model['path']}")
-    rows = report["ladder"]
-    if full_ladder:
-        trained = any("val_acc" in r for r in rows)
-        lines.append("\nladder (nominal size, 3 input channels, 1000 classes; 'expected' is (a*b^2*g^2)^phi for "
-                     "derived rungs, depth*width^2*(res/224)^2 for published ones):")
-        lines.append(format_table(rows, [
-            ("label", "label", str), ("name", "name", str), ("phi", "phi", lambda v: "-" if v is None else f"{v:g}"),
-            ("depth", "depth", mult), ("width", "width", mult), ("resolution", "px", str),
-            ("params", "params", _si), ("macs", "MACs", _si), ("acts", "acts", _si),
-            ("mac_ratio", "MAC ratio", ratio), ("expected_ratio", "expected", ratio),
-            *([("val_acc", "val acc", num)] if trained else [])]))
-    lines.append(f"\nladder and models written to {report['out_dir']}")
-    cmp = report.get("compare")
-    if cmp:
-        lines.append("\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7):")
-        lines.append(format_table(cmp["rows"], [
-            ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", ratio),
-            ("achieved_ratio", "MACs", ratio), ("depth", "d", mult), ("width", "w", mult),
-            ("resolution", "r", mult), ("params", "params", _si), ("val_acc", "val acc", num)]))
-        off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
-        if off:
-            lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
-                f"{r['strategy']} {r['mac_ratio']:g}x -> {r['achieved_ratio']:.2f}x" for r in off)
-                + "; the fitted laws below compare the strategies at exactly matched MACs")
-        for ratio_v in sorted({r["mac_ratio"] for r in cmp["rows"] if r["strategy"] != "baseline"}):
-            trained = [r for r in cmp["rows"] if r["mac_ratio"] == ratio_v and r["val_acc"] is not None]
-            fitted = [m for m in cmp.get("matched", []) if m["mac_ratio"] == ratio_v]
-            parts = []
-            if trained:
-                r = max(trained, key=lambda r: r["val_acc"])
-                parts.append(f"trained: {r['strategy']} {r['val_acc']:.4f}")
-            if fitted:
-                m = max(fitted, key=lambda m: m["val_acc"])
-                parts.append("fitted: " + ", ".join(f"{f['strategy']} {f['val_acc']:.4f}" for f in
-                                                    sorted(fitted, key=lambda f: -f["val_acc"])))
-            lines.append(f"  best at {ratio_v:g}x MACs: " + "; ".join(parts))
-        if cmp["fits"]:
-            lines.append(f"\nfits error = a * (MACs / {_si(cmp['base_macs'])})^-b + c, MACs relative to the base "
-                         f"(± bootstrap spread):")
-            for s, f in cmp["fits"].items():
-                if f["a"] == 0:  # the least-squares law is flat: a alone is not identified
-                    lines.append(f"  {s:<10} flat: the error does not fall with MACs here (c={f['c']:.4f}"
-                                 f"±{f['c_std']:.2g}, the mean error)")
-                    continue
-                lines.append(f"  {s:<10} a={f['a']:.4f}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
-                             f"c={f['c']:.4f}±{f['c_std']:.2g}")
-            lines.append("predicted val acc at the next rungs (5-95% band):")
-            for p in cmp["predictions"]:
-                lines.append(f"  {p['strategy']:<10} {p['mac_ratio']:g}x ({_si(p['macs'])} MACs, phi~{p['phi']:.1f}): "
-                             f"{p['val_acc']:.4f} [{p['val_acc_lo']:.4f}, {p['val_acc_hi']:.4f}]")
-        paper = cmp.get("paper") or []
-        if paper:
-            lines.append("the paper on ImageNet (Table 7, EfficientNet-B0, ~4x MACs): " + ", ".join(
-                f"{r['scaling']} {r['top1']}%" for r in paper))
-    return "\n".join(lines)

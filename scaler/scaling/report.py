@@ -1,0 +1,119 @@
+"""The text report of ``scaler scale``: what the call found, from the JSON-able report ``run_scale`` returns."""
+
+from __future__ import annotations
+
+import math
+
+from scaler.report import fixed, format_table, si
+
+_acc = fixed(4)
+
+
+def _mult(v: object) -> str:
+    """A multiplier, three significant digits."""
+    return "-" if v is None else f"{v:.3g}"
+
+
+def _ratio(v: object) -> str:
+    """A MAC ratio such as ``1.92x``."""
+    return "-" if v is None else f"{v:.2f}x"
+
+
+def format_report(report: dict, full_ladder: bool = False) -> str:
+    """What ``scaler scale`` prints (the same facts as ``--json``)."""
+    lines = [f"base: {report['base']['how']}"]
+    fid = report.get("fidelity")
+    if fid:
+        lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px, {fid['data']}, {fid['train_size']} "
+                     f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s)")
+    if report.get("grid"):
+        lines += _grid_lines(report["grid"])
+    c = report["coefficients"]
+    lines.append(f"\ncoefficients: alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g} "
+                 f"(alpha*beta^2*gamma^2 = {c['product']:.3f}; {c['why']})")
+    if report.get("model"):
+        lines += _model_lines(report["model"])
+    if full_ladder:
+        lines += _ladder_lines(report["ladder"])
+    lines.append(f"\nladder and models written to {report['out_dir']}")
+    if report.get("compare"):
+        lines += _compare_lines(report["compare"])
+    return "\n".join(lines)
+
+
+def _grid_lines(grid: dict) -> list[str]:
+    """The grid study's points, the most accurate first."""
+    return [f"\ngrid search at phi=1 (study {grid['study']}, {grid['storage']}): {len(grid['rows'])} points, "
+            f"{grid['trained']} trained in this call" + ("" if grid["complete"] else ", not all finished"),
+            format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
+                ("label", "alpha,beta,gamma", str), ("state", "state", str),
+                ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"), ("mac_ratio", "MACs", _ratio),
+                ("resolution", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)])]
+
+
+def _model_lines(model: dict) -> list[str]:
+    """The model at --phi: its multipliers and counts, its accuracy when trained, where it is saved."""
+    trained = (f"; trained at {model['fidelity_resolution']} px: val acc {model['val_acc']:.4f}"
+               if model.get("val_acc") is not None else "")
+    return [f"\nphi={model['phi']:g}: {model['name']}: depth x{model['depth']:.4g}, width x{model['width']:.4g}, "
+            f"{model['resolution']} px: {model['params']:,} params, {si(model['macs'])} MACs, "
+            f"{si(model['acts'])} activations; {model['mac_ratio']:.2f}x the base's MACs "
+            f"(ideal {model['expected_ratio']:.2f}x)" + trained,
+            f"saved {model['path']}"]
+
+
+def _ladder_lines(rows: list[dict]) -> list[str]:
+    """The whole ladder at its nominal size, with accuracies when rungs were trained."""
+    trained = any("val_acc" in r for r in rows)
+    return ["\nladder (nominal size, 3 input channels, 1000 classes; 'expected' is (a*b^2*g^2)^phi for "
+            "derived rungs, depth*width^2*(res/224)^2 for published ones):",
+            format_table(rows, [
+                ("label", "label", str), ("name", "name", str), ("phi", "phi", lambda v: "-" if v is None else f"{v:g}"),
+                ("depth", "depth", _mult), ("width", "width", _mult), ("resolution", "px", str),
+                ("params", "params", si), ("macs", "MACs", si), ("acts", "acts", si),
+                ("mac_ratio", "MAC ratio", _ratio), ("expected_ratio", "expected", _ratio),
+                *([("val_acc", "val acc", _acc)] if trained else [])])]
+
+
+def _compare_lines(cmp: dict) -> list[str]:
+    """The matched-MACs table, the best strategy per ratio, the fitted laws and their predictions."""
+    lines = ["\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7):",
+             format_table(cmp["rows"], [
+                 ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", _ratio),
+                 ("achieved_ratio", "MACs", _ratio), ("depth", "d", _mult), ("width", "w", _mult),
+                 ("resolution", "r", _mult), ("params", "params", si), ("val_acc", "val acc", _acc)])]
+    off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
+    if off:
+        lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
+            f"{r['strategy']} {r['mac_ratio']:g}x -> {r['achieved_ratio']:.2f}x" for r in off)
+            + "; the fitted laws below compare the strategies at exactly matched MACs")
+    for ratio in sorted({r["mac_ratio"] for r in cmp["rows"] if r["strategy"] != "baseline"}):
+        trained = [r for r in cmp["rows"] if r["mac_ratio"] == ratio and r["val_acc"] is not None]
+        fitted = [m for m in cmp.get("matched", []) if m["mac_ratio"] == ratio]
+        parts = []
+        if trained:
+            best = max(trained, key=lambda r: r["val_acc"])
+            parts.append(f"trained: {best['strategy']} {best['val_acc']:.4f}")
+        if fitted:
+            parts.append("fitted: " + ", ".join(f"{f['strategy']} {f['val_acc']:.4f}" for f in
+                                                sorted(fitted, key=lambda f: -f["val_acc"])))
+        lines.append(f"  best at {ratio:g}x MACs: " + "; ".join(parts))
+    if cmp["fits"]:
+        lines.append(f"\nfits error = a * (MACs / {si(cmp['base_macs'])})^-b + c, MACs relative to the base "
+                     f"(± bootstrap spread):")
+        for s, f in cmp["fits"].items():
+            if f["a"] == 0:  # the least-squares law is flat: a alone is not identified
+                lines.append(f"  {s:<10} flat: the error does not fall with MACs here (c={f['c']:.4f}"
+                             f"±{f['c_std']:.2g}, the mean error)")
+                continue
+            lines.append(f"  {s:<10} a={f['a']:.4f}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
+                         f"c={f['c']:.4f}±{f['c_std']:.2g}")
+        lines.append("predicted val acc at the next rungs (5-95% band):")
+        for p in cmp["predictions"]:
+            lines.append(f"  {p['strategy']:<10} {p['mac_ratio']:g}x ({si(p['macs'])} MACs, phi~{p['phi']:.1f}): "
+                         f"{p['val_acc']:.4f} [{p['val_acc_lo']:.4f}, {p['val_acc_hi']:.4f}]")
+    paper = cmp.get("paper") or []
+    if paper:
+        lines.append("the paper on ImageNet (Table 7, EfficientNet-B0, ~4x MACs): " + ", ".join(
+            f"{r['scaling']} {r['top1']}%" for r in paper))
+    return lines
