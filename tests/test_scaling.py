@@ -126,7 +126,7 @@ def test_grid_keeps_points_on_both_tests_and_merges_equal_networks(b0) -> None:
         assert p.macs == complexity(p.spec, in_channels=1, num_classes=10).macs
         assert abs(p.macs / m0 / 2 - 1) <= 0.075
         assert p.spec.resolution == round(28 * p.gamma)
-    identities = [scaling._identity(p.spec) for p in points]
+    identities = [scaling.network_identity(p.spec) for p in points]
     assert len(set(identities)) == len(points)
     labels = {p.label for p in points} | {a for p in points for a in p.aliases}
     assert "2,1,1" in labels and "1.95,1,1" in labels  # ceil(1.95 r) == ceil(2 r) for r <= 4: one network
@@ -354,7 +354,8 @@ def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -
     assert report["base"]["source"] == "latest" and report["fidelity"]["width"] == 0.25
     trained_base = next(r for r in report["ladder"] if r["label"] == "base")
     run = json.loads((Path(trained_base["run"]) / "run.json").read_text())
-    assert scaling._identity(parse_spec(run["spec"])) == scaling._identity(best)  # trained as it was searched
+    # trained as it was searched
+    assert scaling.network_identity(parse_spec(run["spec"])) == scaling.network_identity(best)
 
 
 def test_a_storage_lost_mid_grid_is_a_one_line_run_failure(tmp_path: Path) -> None:

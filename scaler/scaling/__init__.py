@@ -46,352 +46,26 @@ import io
 import itertools
 import json
 import math
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
-import numpy as np
-
-from scaler.nn.complexity import complexity
 from scaler.data import DataConfig, Dataset
-from scaler.dsl import Space, Spec, parse_text
-from scaler.dsl.values import DEPTH_ROUNDINGS
+from scaler.dsl import Spec
 from scaler.errors import RunFailedError, ScalerError
+from scaler.scaling.base import base_key, resolve_base
+from scaler.scaling.coefficients import Coefficients, choose_coefficients, load_coefficients
+from scaler.scaling.config import (COMPARE_COLUMNS, DEFAULT_MACS_TOL, DEFAULT_PROXY_WIDTH, DEFAULT_RANGE, DEFAULT_STEP,
+                                   DEFAULT_TOL, GRID_COLUMNS, LADDER_COLUMNS, STRATEGIES, ScaleConfig,
+                                   drop_float_noise)
+from scaler.scaling.grow import (at_phi, count, grow, ladder, network_identity, published_coefficients,
+                                 published_spec)
+from scaler.scaling.laws import PowerLaw, fit_power_law
 from scaler.scaling.report import format_report
 from scaler.training.trainer import TrainConfig
 
-PAPER_BASE = "efficientnet-b0"
-PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
-"""alpha, beta, gamma of the paper (section 3.3) for EfficientNet-B0."""
-STRATEGIES = ("depth", "width", "resolution", "compound")
-PUBLISHED_RESOLUTION = 224
-"""The resolution the published coefficients are relative to (B0's)."""
-
-GRID_COLUMNS = ("alpha", "beta", "gamma", "val_acc", "macs", "params")
-LADDER_COLUMNS = ("label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio")
-COMPARE_COLUMNS = ("strategy", "mac_ratio", "macs", "val_acc")
-
-DEFAULT_STEP = 0.05
-DEFAULT_RANGE = (1.0, 2.0)
-DEFAULT_TOL = 0.05
-DEFAULT_MACS_TOL = 0.075
-DEFAULT_RATIOS = (2.0, 4.0, 8.0)
-DEFAULT_PROXY_WIDTH = 0.5
 GRID_POLL_S = 2.0  # how often a worker with nothing left to train looks at the others' grid points
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-def parse_range(text: str | Sequence[float], what: str) -> tuple[float, float]:
-    """``"1.0:2.0"`` (or a pair) -> (lo, hi) with 0 < lo <= hi."""
-    if isinstance(text, str):
-        lo_text, sep, hi_text = text.partition(":")
-        try:
-            lo, hi = float(lo_text), float(hi_text if sep else lo_text)
-        except ValueError:
-            raise ScalerError(f"{what} must be LO:HI (e.g. 1.0:2.0), got {text!r}") from None
-    else:
-        lo, hi = (float(v) for v in text)
-    if not (0 < lo <= hi < math.inf):
-        raise ScalerError(f"{what} must be LO:HI with 0 < LO <= HI, got {lo:g}:{hi:g}")
-    return lo, hi
-
-
-def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
-    """``"2,4,8"`` -> (2.0, 4.0, 8.0); every ratio must be > 1."""
-    try:
-        values = [float(v) for v in (text.split(",") if isinstance(text, str) else text) if str(v).strip()]
-    except ValueError:
-        raise ScalerError(f"--ratios must be numbers separated by commas (e.g. 2,4,8), got {text!r}") from None
-    if not values or any(not (1 < v < math.inf) for v in values):
-        raise ScalerError(f"--ratios must be MAC ratios above 1 (e.g. 2,4,8), got {text!r}")
-    return tuple(sorted(set(values)))
-
-
-@dataclass(frozen=True)
-class ScaleConfig:
-    """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid."""
-
-    phi: float | None = None
-    base: str | None = None
-    alpha: float | None = None
-    beta: float | None = None
-    gamma: float | None = None
-    grid: bool = False
-    step: float | None = None
-    alpha_range: Any = None
-    beta_range: Any = None
-    gamma_range: Any = None
-    tol: float | None = None
-    macs_tol: float | None = None
-    width: float | None = None
-    ladder: bool = False
-    train: bool = False
-    compare: bool = False
-    ratios: Any = DEFAULT_RATIOS
-    bootstrap: int = 200
-    study: str | None = None
-    storage: str | None = None
-    seed: int = 0
-    depth_round: str = "round"
-
-    def __post_init__(self) -> None:
-        if self.depth_round not in DEPTH_ROUNDINGS:
-            raise ScalerError(f"--depth-round must be one of {', '.join(DEPTH_ROUNDINGS)}, got {self.depth_round!r}")
-        if self.phi is not None and not (0 <= self.phi < math.inf):
-            raise ScalerError(f"--phi must be a number >= 0, got {self.phi:g}")
-        given = [v is not None for v in (self.alpha, self.beta, self.gamma)]
-        if any(given) and not all(given):
-            raise ScalerError("give --alpha, --beta and --gamma together (or none of them to use the grid search)")
-        for name in ("alpha", "beta", "gamma", "width"):
-            value = getattr(self, name)
-            if value is not None and not (0 < value < math.inf):
-                raise ScalerError(f"--{name} must be positive, got {value:g}")
-        if self.step is not None and not (0 < self.step < math.inf):
-            raise ScalerError(f"--step must be positive, got {self.step:g}")
-        for name in ("tol", "macs_tol"):
-            value = getattr(self, name)
-            if value is not None and not (0 <= value < math.inf):
-                raise ScalerError(f"--{name.replace('_', '-')} must be >= 0, got {value:g}")
-        for name in ("alpha_range", "beta_range", "gamma_range"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, parse_range(value, f"--{name.replace('_', '-')}"))
-        object.__setattr__(self, "ratios", parse_ratios(self.ratios))
-        if self.bootstrap < 0:
-            raise ScalerError(f"--bootstrap must be >= 0, got {self.bootstrap}")
-
-    @property
-    def explicit_coefficients(self) -> bool:
-        return self.alpha is not None
-
-    @property
-    def grid_requested(self) -> bool:
-        """--grid, or any grid setting given explicitly."""
-        return self.grid or any(getattr(self, k) is not None for k in
-                                ("step", "alpha_range", "beta_range", "gamma_range", "tol", "macs_tol"))
-
-    def grid_settings(self) -> dict:
-        return {
-            "step": self.step or DEFAULT_STEP,
-            "ranges": [self.alpha_range or DEFAULT_RANGE, self.beta_range or DEFAULT_RANGE,
-                       self.gamma_range or DEFAULT_RANGE],
-            "tol": DEFAULT_TOL if self.tol is None else self.tol,
-            "macs_tol": DEFAULT_MACS_TOL if self.macs_tol is None else self.macs_tol,
-        }
-
-
-@dataclass(frozen=True)
-class Coefficients:
-    """alpha (depth), beta (width), gamma (resolution) and where they come from."""
-
-    alpha: float
-    beta: float
-    gamma: float
-    source: str = "flags"
-    detail: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def product(self) -> float:
-        """alpha * beta^2 * gamma^2: the MACs factor per unit of phi."""
-        return self.alpha * self.beta ** 2 * self.gamma ** 2
-
-    def multipliers(self, phi: float) -> tuple[float, float, float]:
-        """(depth, width, resolution) multipliers at ``phi``."""
-        return _r(self.alpha ** phi), _r(self.beta ** phi), _r(self.gamma ** phi)
-
-    def as_dict(self) -> dict:
-        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "product": self.product,
-                "source": self.source, **self.detail}
-
-
-def _r(x: float) -> float:
-    """Drop float noise (1.1 * 1.1 = 1.2100000000000002) so that ceil(depth * r) is not off by one."""
-    return float(f"{x:.12g}")
-
-
-# --- the base --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Base:
-    """The Spec being scaled at its nominal size, with where it came from."""
-
-    spec: Spec
-    key: str
-    source: str
-    how: str
-    path: str | None = None
-    search_width: float | None = None
-    search_resolution: int | None = None
-
-
-def base_key(name: str) -> str:
-    """A folder-safe name for a base (``results/scale/<key>/``)."""
-    return re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-") or "base"
-
-
-def resolve_base(base: str | None, results: str | Path | None = None, storage: str | None = None) -> Base:
-    """``None`` (latest search, else efficientnet-b0), ``latest``, a zoo name or a DSL file -> Base.
-
-    A search's ``best.arch`` holds the model at search fidelity (proxy width, search resolution); with the
-    search's settings from the storage it is returned at its nominal size (the space's width and
-    resolution), and the search's proxy width and resolution become the default fidelity.
-    """
-    from scaler.search import latest_best
-    from scaler.zoo import get_model, load_target
-
-    if base is None or base == "latest":
-        try:
-            path = latest_best(results)
-        except ScalerError:
-            if base == "latest":
-                raise
-            spec = get_model(PAPER_BASE)
-            assert isinstance(spec, Spec)
-            return Base(spec, PAPER_BASE, "default", f"{PAPER_BASE} (default: no search result yet)")
-        how = "the latest search's best model" + (" (default)" if base is None else "")
-        return _from_search(path, storage, results, "latest", how)
-    model = load_target(base)
-    if isinstance(model, Space):
-        params = list(model.params())
-        raise ScalerError(f"base {base!r} is a search space ({len(params)} open choices), not a fixed model: "
-                          f"search it first ('scaler search --space {base}') or pass a model")
-    assert isinstance(model, Spec)
-    path = Path(base)
-    if path.name == "best.arch" and path.exists():
-        return _from_search(path, storage, results, "file", f"search result {path}")
-    if path.suffix == ".arch" or path.exists():
-        return Base(model, base_key(model.name), "file", f"{model.name} from {path}", path=str(path))
-    return Base(model, base_key(model.name), "zoo", f"zoo model {model.name}")
-
-
-def _from_search(path: Path, storage: str | None, results: str | Path | None, source: str, how: str) -> Base:
-    from scaler.zoo import load_spec
-
-    spec = load_spec(str(path))
-    settings = search_settings(path.parent.name, storage, results)
-    if settings is None:
-        return Base(spec, base_key(spec.name), source,
-                    f"{how}: {spec.name} as saved (search settings not found in the storage)", str(path),
-                    search_width=1.0, search_resolution=spec.resolution)
-    width = float(settings.get("width", 1.0))
-    try:
-        space = next(iter(parse_text(settings["space"]).values()))
-        nominal_width, nominal_res = space.width, space.resolution
-    except (ScalerError, KeyError, StopIteration):
-        nominal_width, nominal_res = spec.width / width, spec.resolution
-    if not isinstance(nominal_width, (int, float)) or abs(nominal_width * width - spec.width) > 1e-9:
-        nominal_width = _r(spec.width / width)
-    if not isinstance(nominal_res, int):
-        nominal_res = spec.resolution
-    nominal = dataclasses.replace(spec, width=nominal_width, resolution=nominal_res)
-    return Base(nominal, base_key(spec.name), source, f"{how}: {spec.name} ({path})", str(path),
-                search_width=width, search_resolution=settings.get("resolution"))
-
-
-def search_settings(study: str, storage: str | None, results: str | Path | None) -> dict | None:
-    """The settings a search study recorded (proxy width, resolution, space text), or None."""
-    from scaler.results import default_storage
-    from scaler.search import open_storage
-
-    url = storage or default_storage(results)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return None
-    try:
-        rdb = open_storage(url, heartbeat=None)
-        return rdb.get_study_user_attrs(rdb.get_study_id_from_name(study)).get("settings")
-    except Exception:  # a missing study or an unreadable storage: no settings
-        return None
-
-
-# --- growing Specs ---------------------------------------------------------------------------
-
-
-def grow(spec: Spec, depth: float = 1.0, width: float = 1.0, resolution: float = 1.0, name: str | None = None,
-         dropout: float | None = None, depth_round: str | None = None) -> Spec:
-    """``spec`` with depth and width multiplied and its resolution times ``resolution`` (rounded);
-    ``depth_round`` (ceil, round) replaces the Spec's rule for turning depth into repeats."""
-    out = spec.scale(depth=depth, width=width, resolution=max(1, round(spec.resolution * resolution)), name=name)
-    changes: dict[str, Any] = {"depth": _r(out.depth), "width": _r(out.width)}
-    if dropout is not None:
-        changes["dropout"] = dropout
-    if depth_round is not None:
-        changes["depth_round"] = depth_round
-    return dataclasses.replace(out, **changes)
-
-
-def at_phi(base: Spec, coefficients: Coefficients, phi: float, name: str | None = None) -> Spec:
-    """The compound-scaled Spec: depth alpha^phi, width beta^phi, resolution round(res * gamma^phi)."""
-    if not (0 <= phi < math.inf):
-        raise ScalerError(f"phi must be a number >= 0, got {phi:g}")
-    d, w, r = coefficients.multipliers(phi)
-    return grow(base, d, w, r, name=name)
-
-
-def phi_name(key: str, phi: float) -> str:
-    return f"{key}-phi{_r(phi):g}"
-
-
-def published_coefficients() -> list[dict]:
-    """The published B1..B8 and L2 coefficients (width, depth, resolution, dropout), B0 excluded."""
-    from scaler.zoo import REFERENCE_DIR
-
-    rows = []
-    with open(REFERENCE_DIR / "efficientnet_coefficients.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            if row["model"] == PAPER_BASE:
-                continue
-            suffix = row["model"].rpartition("-")[2]
-            rows.append({"model": row["model"], "suffix": suffix, "width": float(row["width"]),
-                         "depth": float(row["depth"]), "resolution": int(row["resolution"]),
-                         "dropout": float(row["dropout"]),
-                         "phi": float(suffix[1:]) if suffix[:1] == "b" and suffix[1:].isdigit() else None})
-    return rows
-
-
-def published_spec(base: Spec, row: dict, name: str | None = None) -> Spec:
-    """A published coefficient set applied to ``base`` (resolution ratio res / 224), repeats rounded up as
-    B1..L2 were built."""
-    return grow(base, row["depth"], row["width"], row["resolution"] / PUBLISHED_RESOLUTION, name=name,
-                dropout=row["dropout"], depth_round="ceil")
-
-
-def count(spec: Spec, in_channels: int = 3, num_classes: int = 1000) -> Any:
-    return complexity(spec, in_channels=in_channels, num_classes=num_classes)
-
-
-def ladder(base: Spec, coefficients: Coefficients, phis: Iterable[float] = range(1, 8), key: str | None = None,
-           published: bool = True) -> list[dict]:
-    """The base, the derived rungs at ``phis`` and the published B1..L2 on the same base, counted nominally.
-
-    Each row: label (base / derived / published), name, phi, width, depth, resolution (the multipliers
-    and the pixels), params, macs, acts, mac_ratio (to the base), expected_ratio ((alpha*beta^2*gamma^2)^phi
-    for derived rows, depth * width^2 * (res/224)^2 for published ones) and the Spec.
-    """
-    key = key or base_key(base.name)
-    base_cx = count(base)
-
-    def row(label: str, phi: float | None, spec: Spec, depth: float, width: float, expected: float) -> dict:
-        cx = count(spec)
-        return {"label": label, "name": spec.name, "phi": phi, "width": width, "depth": depth,
-                "resolution": spec.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
-                "mac_ratio": cx.macs / base_cx.macs, "expected_ratio": expected, "spec": spec}
-
-    rows = [row("base", 0.0, dataclasses.replace(base, name=key), 1.0, 1.0, 1.0)]
-    for phi in sorted(set(float(p) for p in phis)):
-        d, w, _ = coefficients.multipliers(phi)
-        rows.append(row("derived", phi, at_phi(base, coefficients, phi, phi_name(key, phi)), d, w,
-                        coefficients.product ** phi))
-    if published:
-        for p in published_coefficients():
-            spec = published_spec(base, p, f"{key}-published-{p['suffix']}")
-            rows.append(row("published", p["phi"], spec, p["depth"], p["width"],
-                            p["depth"] * p["width"] ** 2 * (p["resolution"] / PUBLISHED_RESOLUTION) ** 2))
-    return rows
 
 
 # --- grid candidates -------------------------------------------------------------------------
@@ -419,15 +93,12 @@ class GridPoint:
     def label(self) -> str:
         return f"{self.alpha:g},{self.beta:g},{self.gamma:g}"
 
-    @property
-    def coefficients(self) -> Coefficients:
-        return Coefficients(self.alpha, self.beta, self.gamma, "grid")
 
 
 def grid_values(lo: float, hi: float, step: float) -> list[float]:
     """lo, lo + step, ... up to hi (inclusive, float noise removed)."""
     n = int(math.floor((hi - lo) / step + 1e-9))
-    return [_r(lo + i * step) for i in range(n + 1)]
+    return [drop_float_noise(lo + i * step) for i in range(n + 1)]
 
 
 def grid_candidates(base_fid: Spec, step: float = DEFAULT_STEP, ranges: Sequence[Sequence[float]] = (DEFAULT_RANGE,) * 3,
@@ -458,7 +129,7 @@ def grid_candidates(base_fid: Spec, step: float = DEFAULT_STEP, ranges: Sequence
         if abs(ratio / 2 - 1) > macs_tol + 1e-12:
             continue
         point = GridPoint(a, b, g, spec, cx.macs, cx.params, cx.acts, ratio)
-        groups.setdefault(_identity(spec), []).append(point)
+        groups.setdefault(network_identity(spec), []).append(point)
     if not groups:
         near = (f"; the nearest, alpha={closest[0]:g} beta={closest[1]:g} gamma={closest[2]:g}, counts "
                 f"{closest[3]:.3f}x") if closest else ""
@@ -471,15 +142,6 @@ def grid_candidates(base_fid: Spec, step: float = DEFAULT_STEP, ranges: Sequence
         same.sort(key=lambda p: (abs(p.product - 2), p.alpha, p.beta, p.gamma))
         points.append(dataclasses.replace(same[0], aliases=tuple(p.label for p in same[1:])))
     return sorted(points, key=lambda p: (p.alpha, p.beta, p.gamma))
-
-
-def _identity(spec: Spec) -> str:
-    """The network a Spec builds, unrolled (name and unresolved multipliers aside): equal for equal networks.
-
-    depth 1.9 and depth 2 give the same repeats (ceil), so they are one network and one training.
-    """
-    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "depth_round", "divisor")}
-    return repr((settings, spec.blocks()))
 
 
 # --- training at fidelity --------------------------------------------------------------------
@@ -549,7 +211,7 @@ class Fidelity:
         data.pop("device", None)
         train = dataclasses.asdict(self.train)
         train.pop("device", None)
-        text = json.dumps({"spec": _identity(spec), "data": data, "train": train}, sort_keys=True, default=str)
+        text = json.dumps({"spec": network_identity(spec), "data": data, "train": train}, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def index(self) -> dict[str, dict]:
@@ -611,7 +273,7 @@ class GridResult:
 
 def grid_study_settings(base_fid: Spec, points: Sequence[GridPoint], fidelity: Fidelity) -> dict:
     """What the grid's trials must share to be comparable; a resumed study must match it."""
-    return {"kind": "scale-grid", "base": _identity(base_fid), "points": [p.label for p in points],
+    return {"kind": "scale-grid", "base": network_identity(base_fid), "points": [p.label for p in points],
             **fidelity.describe()}
 
 
@@ -835,7 +497,7 @@ def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], targ
         if not integer:  # a shorter number for the same network
             for digits in range(2, 8):
                 short = round(x, digits)
-                if short > 0 and _identity(at(short)[0]) == _identity(at(x)[0]):
+                if short > 0 and network_identity(at(short)[0]) == network_identity(at(x)[0]):
                     x = short
                     break
     spec, m = at(x)
@@ -866,137 +528,6 @@ def strategy_spec(strategy: str, base_fid: Spec, ratio: float, coefficients: Coe
         d, w, r = coefficients.multipliers(x)
         return {"depth": d, "width": w, "resolution": spec.resolution / res0, "phi": x}, spec, m
     raise ScalerError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-
-
-@dataclass(frozen=True)
-class PowerLaw:
-    """error = a * (macs / m0)^-b + c, with bootstrap standard deviations and parameter samples.
-
-    MACs count relative to ``m0`` (the base model's MACs) so that ``a`` reads as a fraction: the
-    error the law says scaling can remove, at the base (error there is a + c). In raw MACs the same
-    law's factor would be a * m0^b, which is 1e22 for a 1.4 M MAC base and b = 4.
-    """
-
-    a: float
-    b: float
-    c: float
-    a_std: float = float("nan")
-    b_std: float = float("nan")
-    c_std: float = float("nan")
-    m0: float = 1.0
-    samples: Any = field(default=None, compare=False, repr=False)
-
-    def predict(self, macs: Any) -> Any:
-        return self.a * (np.asarray(macs, dtype=float) / self.m0) ** -self.b + self.c
-
-    def band(self, macs: Any, lo: float = 5.0, hi: float = 95.0) -> tuple[Any, Any]:
-        """Percentile band of the predicted error over the bootstrap samples (the fit itself if none)."""
-        x = np.asarray(macs, dtype=float)
-        if self.samples is None or len(self.samples) == 0:
-            p = self.predict(x)
-            return p, p
-        u = x / self.m0
-        preds = np.array([a * u ** -b + c for a, b, c in self.samples])
-        return np.percentile(preds, lo, axis=0), np.percentile(preds, hi, axis=0)
-
-    def as_dict(self) -> dict:
-        """The fits.json entry; ``x`` tells readers (the dashboard) that MACs count relative to ``m0``."""
-        return {**{k: float(getattr(self, k)) for k in ("a", "b", "c", "a_std", "b_std", "c_std", "m0")},
-                "x": "mac_ratio"}
-
-
-_B_MAX = 4.0
-
-
-def _fit_once(u: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
-    """Least squares y = A * u^-b + c (A, c >= 0) on u >= 1: (A, b, c, SSE)."""
-
-    def solve(bs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        z = u[None, :] ** -bs[:, None]
-        n = len(u)
-        sz, szz, sy, szy = z.sum(1), (z * z).sum(1), y.sum(), (z * y).sum(1)
-        det = n * szz - sz * sz
-        with np.errstate(divide="ignore", invalid="ignore"):
-            A = (n * szy - sz * sy) / det
-            c = (szz * sy - sz * szy) / det
-        bad = ~np.isfinite(A) | ~np.isfinite(c)
-        A, c = np.where(bad, 0.0, A), np.where(bad, sy / n, c)
-        neg_c = c < 0  # an error floor below zero: refit with c = 0
-        A = np.where(neg_c, szy / szz, A)
-        c = np.where(neg_c, 0.0, c)
-        neg_a = A < 0  # error growing with MACs: the best decreasing law is flat
-        A = np.where(neg_a, 0.0, A)
-        c = np.where(neg_a, sy / n, c)
-        sse = ((A[:, None] * z + c[:, None] - y[None, :]) ** 2).sum(1)
-        return A, c, sse
-
-    bs = np.linspace(1e-3, _B_MAX, 400)
-    _, _, sse = solve(bs)
-    i = int(np.argmin(sse))
-    lo, hi = bs[max(0, i - 1)], bs[min(len(bs) - 1, i + 1)]
-    g = (math.sqrt(5) - 1) / 2
-    x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
-    f = lambda b: float(solve(np.array([b]))[2][0])  # noqa: E731
-    f1, f2 = f(x1), f(x2)
-    for _ in range(80):
-        if f1 <= f2:
-            hi, x2, f2 = x2, x1, f1
-            x1 = hi - g * (hi - lo)
-            f1 = f(x1)
-        else:
-            lo, x1, f1 = x1, x2, f2
-            x2 = lo + g * (hi - lo)
-            f2 = f(x2)
-    b = (lo + hi) / 2
-    if f(b) > sse[i]:
-        b = float(bs[i])
-    A, c, s = solve(np.array([b]))
-    return float(A[0]), float(b), float(c[0]), float(s[0])
-
-
-def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None = None, bootstrap: int = 200,
-                  seed: int = 0, m0: float | None = None) -> PowerLaw:
-    """Fit error = a * (macs / m0)^-b + c (a, b, c >= 0) by least squares, with a parametric bootstrap.
-    ``m0`` is the MACs the law counts from (the base's; default the smallest of ``macs``).
-
-    ``*_std`` are bootstrap spreads (half the 16-84 percentile range, a normal's std); ``band`` gives
-    percentile bands of predictions.
-
-    For a given b the model is linear in a and c (solved exactly), so only b is searched: a grid over
-    (0, 4] refined by golden-section search. The bootstrap refits ``bootstrap`` copies of the data with
-    each error redrawn around the fit, with the residual spread plus, when ``n_val`` (validation images)
-    is given, the binomial spread of an accuracy measured on ``n_val`` images.
-    """
-    x = np.asarray(macs, dtype=float)
-    y = np.asarray(err, dtype=float)
-    if len(x) != len(y) or len(x) < 3:
-        raise ScalerError(f"a power-law fit needs at least 3 points, got {len(x)}")
-    if np.any(x <= 0) or not np.all(np.isfinite(y)):
-        raise ScalerError("a power-law fit needs positive MACs and finite errors")
-    x0 = float(m0 if m0 is not None else x.min())
-    if not x0 > 0:
-        raise ScalerError(f"a power-law fit needs a positive reference MACs, got {x0:g}")
-    u = x / x0
-    A, b, c, sse = _fit_once(u, y)
-    law = PowerLaw(A, b, c, m0=x0)
-    if bootstrap <= 0:
-        return law
-    fitted = A * u ** -b + c
-    resid_var = sse / max(1, len(x) - 3)
-    binom_var = np.clip(y * (1 - y), 0, None) / n_val if n_val else 0.0
-    sigma = np.sqrt(resid_var + binom_var)
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(bootstrap):
-        y_star = np.clip(fitted + rng.normal(0.0, 1.0, len(y)) * sigma, 0.0, 1.0)
-        a_s, b_s, c_s, _ = _fit_once(u, y_star)
-        samples.append((a_s, b_s, c_s))
-    s = np.array(samples)
-    # Half the 16-84 percentile spread: the std of a normal, robust to the few refits that run off to
-    # a flat law (b -> 0) where a alone is not identified.
-    lo, hi = np.percentile(s, [15.865, 84.135], axis=0)
-    spread = (hi - lo) / 2
-    return dataclasses.replace(law, a_std=float(spread[0]), b_std=float(spread[1]), c_std=float(spread[2]), samples=s)
 
 
 def paper_table() -> list[dict]:
@@ -1071,48 +602,6 @@ def run_compare(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, 
 
 
 # --- the command -----------------------------------------------------------------------------
-
-
-def choose_coefficients(cfg: ScaleConfig, base: Base, out: Path) -> tuple[Coefficients | None, str]:
-    """(coefficients, why) without a grid run, or (None, why) when the grid must run."""
-    if cfg.explicit_coefficients:
-        assert cfg.alpha and cfg.beta and cfg.gamma
-        return Coefficients(cfg.alpha, cfg.beta, cfg.gamma, "flags"), "given by --alpha/--beta/--gamma"
-    if cfg.grid_requested:
-        return None, "grid search requested"
-    stored = load_coefficients(out)
-    if (stored is not None and stored.source == "grid" and stored.detail.get("complete", True)
-            and stored.detail.get("depth_round", "ceil") == cfg.depth_round):
-        return stored, f"the grid winner stored in {out / 'coefficients.json'}"
-    if _is_paper_base(base.spec):
-        return Coefficients(*PAPER_COEFFICIENTS, "paper"), ("the base is efficientnet-b0: the paper's values "
-                                                            "(no grid run yet; --grid searches them on your data)")
-    return None, "no stored grid result for this base"
-
-
-def _is_paper_base(spec: Spec) -> bool:
-    """Is ``spec`` EfficientNet-B0 (whatever its name and its rule for rounding repeats, moot at depth 1)?"""
-    from scaler.zoo import get_model
-
-    b0 = get_model(PAPER_BASE)
-    return dataclasses.replace(spec, name=PAPER_BASE, depth_round=b0.depth_round) == b0
-
-
-def load_coefficients(out: Path) -> Coefficients | None:
-    """The coefficients stored for a base (``coefficients.json``), or None."""
-    from scaler.results import read_json
-
-    path = out / "coefficients.json"
-    if not path.exists():
-        return None
-    data, _ = read_json(path)
-    try:
-        assert data is not None
-        detail = {k: v for k, v in data.items() if k not in ("alpha", "beta", "gamma", "product", "source")}
-        return Coefficients(float(data["alpha"]), float(data["beta"]), float(data["gamma"]),
-                            str(data.get("source", "grid")), detail)
-    except (AssertionError, KeyError, TypeError, ValueError):
-        return None
 
 
 def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, results: str | Path | None = None,
