@@ -146,13 +146,13 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     cfg = ScaleConfig(**TINY_GRID, storage=url)
     trained: list[str] = []
-    real_fit = scaling.fit
+    real_train_spec = scaling.fidelity.train_spec
 
-    def counting_fit(spec, data, train_cfg, callback=None):
+    def counting_train_spec(spec, data, train_cfg, callback=None):
         trained.append(spec.name)
-        return real_fit(spec, data, train_cfg, callback=callback)
+        return real_train_spec(spec, data, train_cfg, callback=callback)
 
-    monkeypatch.setattr(scaling, "fit", counting_fit)
+    monkeypatch.setattr(scaling.fidelity, "train_spec", counting_train_spec)
 
     class Stop(Exception):
         pass
@@ -167,17 +167,17 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     first = trained[0]
 
     # 2. Interrupted in the middle of the second point's training (Ctrl-C).
-    def interrupted_fit(spec, data, train_cfg, callback=None):
+    def interrupted_train_spec(spec, data, train_cfg, callback=None):
         trained.append(spec.name)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scaling, "fit", interrupted_fit)
+    monkeypatch.setattr(scaling.fidelity, "train_spec", interrupted_train_spec)
     with pytest.raises(KeyboardInterrupt):
         run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     assert len(trained) == 2 and trained[1] != first
 
     # 3. Rerun: the two other points are trained, the failed one included; the first is not.
-    monkeypatch.setattr(scaling, "fit", counting_fit)
+    monkeypatch.setattr(scaling.fidelity, "train_spec", counting_train_spec)
     report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     assert len(trained) == 4 and first not in trained[2:] and trained[1] in trained[2:]
     trials = grid_trials(url, "scale-efficientnet-b0")

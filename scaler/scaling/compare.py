@@ -1,0 +1,189 @@
+"""Single-dimension vs compound scaling at matched MACs (the paper's Tables 3 and 7, on the user's data).
+
+At each MAC ratio (2x, 4x, 8x by default) the base at fidelity is scaled by depth only, width only,
+resolution only (each multiplier found by bisection on the counted MACs) and compound (phi found
+likewise); each is trained, a power law is fitted per strategy and read at exactly the requested
+ratios and at the next rungs.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from typing import Callable, NamedTuple, Sequence
+
+from scaler.dsl import Spec
+from scaler.errors import ScalerError
+from scaler.scaling.coefficients import Coefficients
+from scaler.scaling.config import STRATEGIES
+from scaler.scaling.fidelity import Fidelity
+from scaler.scaling.grow import at_phi, grow, network_identity
+from scaler.scaling.laws import PowerLaw, fit_power_law
+
+
+def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], target: float, lo: float = 1.0,
+                hi: float = 2.0, integer: bool = False, iters: int = 60) -> tuple[float, Spec, int]:
+    """The multiplier x whose Spec ``make(x)`` counts closest to ``target`` MACs (bisection).
+
+    MACs grow in steps with x (channels and repeats round), so bisection brackets the step where the
+    count crosses the target and the closer side (in log ratio) wins. ``hi`` doubles until it reaches
+    the target.
+    """
+    cache: dict[float, tuple[Spec, int]] = {}
+
+    def at(x: float) -> tuple[Spec, int]:
+        if x not in cache:
+            spec = make(x)
+            cache[x] = (spec, macs(spec))
+        return cache[x]
+
+    for _ in range(24):
+        if at(hi)[1] >= target:
+            break
+        lo, hi = hi, hi * 2
+        if integer:
+            hi = math.ceil(hi)
+    else:
+        raise ScalerError(f"no multiplier up to {hi:g} reaches {target:,.0f} MACs")
+    if at(lo)[1] >= target:
+        x = lo
+    else:
+        for _ in range(iters):
+            if (hi - lo <= 1) if integer else (hi - lo <= 1e-6 * hi):
+                break
+            mid = (lo + hi) // 2 if integer else (lo + hi) / 2
+            if at(mid)[1] >= target:
+                hi = mid
+            else:
+                lo = mid
+        x = min((lo, hi), key=lambda v: (abs(math.log(at(v)[1] / target)), v))
+        if not integer:  # a shorter number for the same network
+            for digits in range(2, 8):
+                short = round(x, digits)
+                if short > 0 and network_identity(at(short)[0]) == network_identity(at(x)[0]):
+                    x = short
+                    break
+    spec, m = at(x)
+    return x, spec, m
+
+
+def strategy_spec(strategy: str, base_fid: Spec, ratio: float, coefficients: Coefficients | None,
+                  macs: Callable[[Spec], int], key: str) -> tuple[dict, Spec, int]:
+    """The base at fidelity scaled by one strategy to ``ratio`` times its MACs: (multipliers, Spec, MACs)."""
+    target = ratio * macs(base_fid)
+    name = f"{key}-{strategy}-{ratio:g}x"
+    res0 = base_fid.resolution
+    if strategy == "depth":
+        x, spec, m = solve_ratio(lambda d: grow(base_fid, depth=d, name=name), macs, target, 1.0, ratio)
+        return {"depth": x, "width": 1.0, "resolution": 1.0}, spec, m
+    if strategy == "width":
+        x, spec, m = solve_ratio(lambda w: grow(base_fid, width=w, name=name), macs, target, 1.0, math.sqrt(ratio))
+        return {"depth": 1.0, "width": x, "resolution": 1.0}, spec, m
+    if strategy == "resolution":
+        x, spec, m = solve_ratio(lambda r: dataclasses.replace(base_fid, resolution=int(r), name=name), macs,
+                                 target, res0, math.ceil(res0 * math.sqrt(ratio)), integer=True)
+        return {"depth": 1.0, "width": 1.0, "resolution": spec.resolution / res0}, spec, m
+    if strategy == "compound":
+        if coefficients is None:
+            raise ScalerError("compound scaling needs coefficients")
+        x, spec, m = solve_ratio(lambda phi: at_phi(base_fid, coefficients, phi, name), macs, target, 0.0,
+                                 max(1.0, math.log(ratio) / math.log(coefficients.product)))
+        d, w, r = coefficients.multipliers(x)
+        return {"depth": d, "width": w, "resolution": spec.resolution / res0, "phi": x}, spec, m
+    raise ScalerError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+
+
+def paper_table() -> list[dict]:
+    """The paper's Tables 3 and 7 (single-dimension vs compound scaling), from the reference CSV."""
+    from scaler.zoo import REFERENCE_DIR
+
+    with open(REFERENCE_DIR / "scaling_tables.csv", newline="") as f:
+        return [dict(row) for row in csv.DictReader(f)]
+
+
+class Planned(NamedTuple):
+    """One model of the comparison: its strategy, target MAC ratio, multipliers, Spec and counted MACs."""
+
+    strategy: str
+    ratio: float
+    mult: dict
+    spec: Spec
+    macs: int
+
+
+def compare_plan(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, ratios: Sequence[float],
+                 key: str) -> list[Planned]:
+    """The baseline, then every strategy at every ratio."""
+    m0 = fidelity.count(base_fid).macs
+    plan = [Planned("baseline", 1.0, {"depth": 1.0, "width": 1.0, "resolution": 1.0},
+                    dataclasses.replace(base_fid, name=f"{key}-baseline"), m0)]
+    for strategy in STRATEGIES:
+        for ratio in ratios:
+            mult, spec, m = strategy_spec(strategy, base_fid, ratio, coefficients, lambda s: fidelity.count(s).macs, key)
+            plan.append(Planned(strategy, ratio, mult, spec, m))
+    return plan
+
+
+def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[dict]:
+    """Train (or reuse) every planned model, those at the data's resolution first: one row each, in plan order."""
+    log = fidelity.log
+    m0 = plan[0].macs
+    order = sorted(range(len(plan)), key=lambda i: (plan[i].spec.resolution != fidelity.resolution,
+                                                    plan[i].spec.resolution, i))
+    rows: list[dict | None] = [None] * len(plan)
+    for n, i in enumerate(order, 1):
+        strategy, ratio, mult, spec, m = plan[i]
+        start = time.perf_counter()
+        record, reused = fidelity.train_or_reuse(spec, {"stage": "compare", "base": key, "strategy": strategy,
+                                                        "mac_ratio": ratio,
+                                                        **({"phi": mult["phi"]} if "phi" in mult else {})})
+        acc = record.get("val_acc")
+        log(f"compare {n}/{len(plan)} {strategy} {ratio:g}x (d={mult['depth']:.3g} w={mult['width']:.3g} "
+            f"r={spec.resolution} px, {m / m0:.2f}x MACs): "
+            + (f"val acc {acc:.4f}" if acc is not None else "diverged")
+            + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+        cx = fidelity.count(spec)
+        rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
+                   "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],
+                   "resolution_px": spec.resolution, "phi": mult.get("phi"), "params": cx.params, "name": spec.name,
+                   "val_acc": acc, "train_time_s": record.get("train_time_s"), "reused": reused}
+    return [r for r in rows if r is not None]
+
+
+def fit_laws(table: Sequence[dict], m0: float, n_val: int, bootstrap: int, seed: int) -> dict[str, PowerLaw]:
+    """Per strategy with at least 3 finished points (the baseline included), its law of error vs MACs."""
+    laws: dict[str, PowerLaw] = {}
+    base_row = table[0]
+    for strategy in STRATEGIES:
+        pts = [r for r in [base_row, *[r for r in table if r["strategy"] == strategy]] if r["val_acc"] is not None]
+        if len(pts) < 3:
+            continue
+        laws[strategy] = fit_power_law([r["macs"] for r in pts], [1 - r["val_acc"] for r in pts], n_val=n_val,
+                                       bootstrap=bootstrap, seed=seed, m0=m0)
+    return laws
+
+
+def _accuracy(law: PowerLaw, macs: float) -> dict:
+    """The accuracy a law predicts at ``macs`` with its 5-95% band."""
+    lo_err, hi_err = law.band([macs])
+    return {"val_acc": float(1 - law.predict([macs])[0]), "val_acc_lo": float(1 - hi_err[0]),
+            "val_acc_hi": float(1 - lo_err[0])}
+
+
+def run_compare(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, ratios: Sequence[float], key: str,
+                bootstrap: int = 200, seed: int = 0) -> dict:
+    """Train the base and each strategy at each MAC ratio, fit the laws, predict the next rungs."""
+    plan = compare_plan(base_fid, coefficients, fidelity, ratios, key)
+    m0 = plan[0].macs
+    table = train_plan(plan, fidelity, key)
+    laws = fit_laws(table, m0, len(fidelity.data.base.x_val), bootstrap, seed)
+    # each law read at exactly the requested ratios: fair where rounding missed the target
+    matched = [{"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0, **_accuracy(law, ratio * m0)}
+               for ratio in ratios for strategy, law in laws.items()]
+    predictions = [{"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0,
+                    "phi": math.log(ratio) / math.log(coefficients.product), **_accuracy(law, ratio * m0)}
+                   for ratio in (max(ratios) * 2.0, max(ratios) * 4.0) for strategy, law in laws.items()]
+    return {"rows": table, "fits": {s: law.as_dict() for s, law in laws.items()}, "matched": matched,
+            "predictions": predictions, "base_macs": m0, "paper": [r for r in paper_table() if r["table"] == "7"]}
