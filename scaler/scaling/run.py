@@ -1,0 +1,177 @@
+"""``scaler scale`` step by step: the base, its coefficients (a grid search when needed), the ladder,
+training, the matched-MACs comparison, the files under ``results/scale/<base>/`` and the report."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from scaler.data import DataConfig
+from scaler.dsl import Spec
+from scaler.errors import RunFailedError
+from scaler.scaling.base import Base, resolve_base
+from scaler.scaling.coefficients import Coefficients, choose_coefficients, load_coefficients
+from scaler.scaling.compare import run_compare
+from scaler.scaling.config import COMPARE_COLUMNS, DEFAULT_PROXY_WIDTH, GRID_COLUMNS, LADDER_COLUMNS, ScaleConfig
+from scaler.scaling.fidelity import DataCache, Fidelity
+from scaler.scaling.grid import grid_candidates, run_grid
+from scaler.scaling.grow import grow, ladder, published_coefficients
+from scaler.training.trainer import TrainConfig
+
+
+def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, results: str | Path | None = None,
+              log: Callable[[str], None] = print, on_trial: Callable[[Any], None] | None = None) -> dict:
+    """``scaler scale``: coefficients (stored, given, the paper's or a grid search), the Spec at phi, the
+    ladder, optionally training and the matched-MACs comparison. Returns the JSON-able report."""
+    from scaler.results import default_storage, results_root, write_json
+
+    started = time.perf_counter()
+    base = scale_base(cfg, results)
+    out = results_root(results) / "scale" / base.key
+    coefficients, why = choose_coefficients(cfg, base, out)
+    fidelity = base_fid = None
+    if coefficients is None or cfg.train or cfg.compare:
+        fidelity = make_fidelity(cfg, base, data_cfg, train_cfg, results, log)
+        base_fid = fidelity.base(base.spec)
+    grid = None
+    if coefficients is None:
+        assert fidelity is not None and base_fid is not None
+        coefficients, why, grid = search_coefficients(cfg, base, base_fid, fidelity,
+                                                      cfg.storage or default_storage(results), on_trial)
+
+    rows = ladder(base.spec, coefficients, list(range(1, 8)) + ([cfg.phi] if cfg.phi is not None else []), base.key)
+    if cfg.train:
+        assert fidelity is not None and base_fid is not None
+        trained = train_rungs([r for r in rows if cfg.ladder or r["label"] == "base" or _at_phi(r, cfg.phi)],
+                              base, base_fid, fidelity)
+        rows = [{**r, **trained.get(r["name"], {})} for r in rows]
+    compare = None
+    if cfg.compare:
+        assert fidelity is not None and base_fid is not None
+        compare = run_compare(base_fid, coefficients, fidelity, cfg.ratios, base.key, cfg.bootstrap, cfg.seed)
+
+    paths = write_results(out, rows, grid, coefficients, compare)
+    rows = [{**r, "path": paths[r["name"]]} for r in rows]
+    model = next((r for r in rows if _at_phi(r, cfg.phi)), None)
+    report = {
+        "base": {"name": base.spec.name, "key": base.key, "source": base.source, "how": base.how, "path": base.path,
+                 "resolution": base.spec.resolution},
+        "grid": grid,
+        "model": None if model is None else {**_without_spec(model), "dsl": model["spec"].text()},
+        "compare": compare,
+        "out_dir": str(out),
+        **({"fidelity": fidelity.describe()} if fidelity is not None else {}),
+        "coefficients": {**coefficients.as_dict(), "why": why},
+        "ladder": [_without_spec(r) for r in rows],
+        "elapsed_s": time.perf_counter() - started,
+    }
+    write_json(out / "summary.json", report)
+    return report
+
+
+def scale_base(cfg: ScaleConfig, results: str | Path | None) -> Base:
+    """The base ``--base`` names, with the call's rule for rounding repeats."""
+    base = resolve_base(cfg.base, results, cfg.storage)
+    return dataclasses.replace(base, spec=dataclasses.replace(base.spec, depth_round=cfg.depth_round))
+
+
+def make_fidelity(cfg: ScaleConfig, base: Base, data_cfg: DataConfig, train_cfg: TrainConfig,
+                  results: str | Path | None, log: Callable[[str], None]) -> Fidelity:
+    """How models are trained: --width, else the search's proxy width, else the default; the data at the
+    search's resolution unless one is given."""
+    if data_cfg.resolution is None and base.search_resolution:
+        data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
+    width = cfg.width or base.search_width or DEFAULT_PROXY_WIDTH
+    return Fidelity(width, DataCache(data_cfg), train_cfg, results, log)
+
+
+def search_coefficients(cfg: ScaleConfig, base: Base, base_fid: Spec, fidelity: Fidelity, storage_url: str,
+                        on_trial: Callable[[Any], None] | None) -> tuple[Coefficients, str, dict]:
+    """Run (or resume, or join) the grid study: the winner's coefficients, why, and the grid's report.
+
+    Raises RunFailedError when no point has finished yet (the others may still be training elsewhere).
+    """
+    gs = cfg.grid_settings()
+    points = grid_candidates(base_fid, gs["step"], gs["ranges"], gs["tol"], gs["macs_tol"], fidelity.in_channels,
+                             fidelity.num_classes, base.key)
+    study = cfg.study or f"scale-{base.key}"
+    fidelity.log(f"grid search at phi=1 for {base.key}: {len(points)} distinct networks with "
+                 f"|alpha*beta^2*gamma^2 - 2| <= {gs['tol']:g} and MACs within {gs['macs_tol']:.1%} of 2x, "
+                 f"study {study}")
+    grid = run_grid(points, base_fid, fidelity, study, storage_url, base.key, on_trial)
+    report = {**dataclasses.asdict(grid), "settings": {**gs, "ranges": [list(r) for r in gs["ranges"]]}}
+    if grid.winner is None:
+        raise RunFailedError(f"the grid study {study!r} has no finished point yet (others may still be running)")
+    w = grid.winner
+    coefficients = Coefficients(w["alpha"], w["beta"], w["gamma"], "grid", {
+        "base": base.key, "val_acc": w["val_acc"], "mac_ratio": w["mac_ratio"], "study": grid.study,
+        "storage": grid.storage, "complete": grid.complete, "points": len(grid.rows),
+        "depth_round": cfg.depth_round, "fidelity": fidelity.describe()})
+    why = "the grid winner" + ("" if grid.complete else " so far (points still running in other workers)")
+    return coefficients, why, report
+
+
+def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fidelity) -> dict[str, dict]:
+    """Train ladder rungs at fidelity (published ones with their dropout and repeats rounded up, as built).
+
+    Returns, by rung name, what training adds to its row: val_acc, fidelity_macs, fidelity_resolution, run.
+    """
+    published = published_coefficients()
+    trained = {}
+    for r in rows:
+        pub = next((p for p in published if r["name"].endswith(f"-published-{p['suffix']}")), None)
+        spec = grow(base_fid, r["depth"], r["width"], r["resolution"] / base.spec.resolution, name=r["name"],
+                    dropout=pub["dropout"] if pub else None, depth_round="ceil" if pub else None)
+        start = time.perf_counter()
+        record, reused = fidelity.train_or_reuse(spec, {"stage": "train", "base": base.key, "phi": r["phi"],
+                                                        "ladder": r["label"]}, save_weights=True)
+        acc = record.get("val_acc")
+        trained[r["name"]] = {"val_acc": acc, "fidelity_macs": fidelity.count(spec).macs,
+                              "fidelity_resolution": spec.resolution, "run": record.get("path")}
+        fidelity.log(f"trained {r['name']} at {spec.resolution} px: val acc "
+                     + (f"{acc:.4f}" if acc is not None else "- (diverged)")
+                     + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+    return trained
+
+
+def write_results(out: Path, rows: Sequence[dict], grid: dict | None, coefficients: Coefficients,
+                  compare: dict | None) -> dict[str, str]:
+    """Write the models, ladder.csv, grid.csv, coefficients.json and the comparison files under ``out``
+    (each atomically); coefficients.json only from a grid or when none is stored. Returns the model paths."""
+    from scaler.results import write_json, write_text
+
+    paths = {r["name"]: str(write_text(out / "models" / f"{r['name']}.arch", r["spec"].text())) for r in rows}
+    write_text(out / "ladder.csv", _csv(rows, LADDER_COLUMNS))
+    if grid is not None:
+        write_text(out / "grid.csv", _csv(grid["rows"], GRID_COLUMNS))
+    if coefficients.source == "grid" or load_coefficients(out) is None:
+        write_json(out / "coefficients.json", coefficients.as_dict())
+    if compare is not None:
+        write_text(out / "compare.csv", _csv(compare["rows"], COMPARE_COLUMNS))
+        write_json(out / "fits.json", compare["fits"])
+        write_json(out / "compare.json", {k: v for k, v in compare.items() if k != "paper"})
+    return paths
+
+
+def _at_phi(row: dict, phi: float | None) -> bool:
+    """Is ``row`` the derived rung at --phi?"""
+    return phi is not None and row["label"] == "derived" and row["phi"] == float(phi)
+
+
+def _without_spec(row: dict) -> dict:
+    """A ladder row as JSON: everything but the Spec object."""
+    return {k: v for k, v in row.items() if k != "spec"}
+
+
+def _csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """``rows`` as CSV text with ``columns`` (missing values empty)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+    return buf.getvalue()
