@@ -19,8 +19,8 @@ with m0 the base's MACs, x = "mac_ratio"), ``compare.json`` (the full comparison
 predictions) and ``summary.json`` (what the last call printed, as JSON).
 
 It imports scaler.dsl, scaler.nn.complexity, scaler.data, scaler.zoo, scaler.training, scaler.errors,
-the Optuna storage helpers (scaler.search, moving to scaler.study), scaler.results and scaler.report;
-never scaler.cli, streamlit or plotly.
+scaler.search (only for the latest search's best model), scaler.study (Optuna storages and the trial
+loop), scaler.results and scaler.report; never scaler.cli, streamlit or plotly.
 """
 
 from scaler.scaling.base import resolve_base
