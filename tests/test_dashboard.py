@@ -137,6 +137,27 @@ def make_results(root: Path) -> Path:
     fits = {s: dict(LAW, c=LAW["c"] + p, a_std=1.0, b_std=0.01, c_std=0.002)
             for s, p in (("compound", 0.0), ("depth", 0.01), ("width", 0.008), ("resolution", 0.012))}
     write_json(scale / "fits.json", fits)
+    bench = [  # a bench table as scaler bench writes it: three zoo models and the found family's ladder
+        {"label": "plain-cnn", "series": "plain", "phi": None, "val_acc": 0.83, "val_std": 0.004, "macs": 29e6,
+         "params": 1.2e5, "latency_ms": 0.6},
+        {"label": "resnet18", "series": "resnet", "phi": None, "val_acc": 0.84, "val_std": 0.003, "macs": 140e6,
+         "params": 2.8e6, "latency_ms": 1.5},
+        {"label": "efficientnet-b0", "series": "efficientnet", "phi": None, "val_acc": 0.82, "val_std": 0.006,
+         "macs": 9e6, "params": 1.3e6, "latency_ms": 3.0},
+        {"label": "found", "series": "found family", "phi": 0.0, "val_acc": 0.825, "val_std": 0.005, "macs": 7e6,
+         "params": 0.9e6, "latency_ms": 2.5},
+        {"label": "found-phi1", "series": "found family", "phi": 1.0, "val_acc": 0.835, "val_std": 0.004,
+         "macs": 14e6, "params": 1.4e6, "latency_ms": 3.5},
+    ]
+    for row in bench:
+        row.update(seeds=3, test_acc=row["val_acc"] - 0.01, test_std=0.005, resolution=28, diverged=0,
+                   is_reference=row["label"] == "found", verdict="reference" if row["label"] == "found" else "better")
+    frame = pd.DataFrame(bench)
+    from scaler.bench import pareto
+
+    frame["pareto"] = pareto(bench)
+    (root / "bench" / "default").mkdir(parents=True)
+    frame.to_csv(root / "bench" / "default" / schema.BENCH.file, index=False)
     write_text(scale / "b0-phi3.arch", _small_b0(1.1 ** 3, 1.2 ** 3, 48).text().replace(
         "model efficientnet-b0", "model b0-phi3", 1))
     return root
@@ -551,6 +572,43 @@ def test_app_zoo_page_and_filters(monkeypatch: pytest.MonkeyPatch, results: Path
     assert not at.exception
     names = set(at.dataframe[0].value["name"])
     assert "alexnet" not in names and "vgg16" in names and "efficientnet-l2" not in names
+
+
+def test_bench_table_loads_with_its_front(results: Path) -> None:
+    assert data.bench_names(results) == ["default"]
+    bench, warnings = data.load_bench(results, "default")
+    assert not warnings and bench["pareto"].dtype == bool
+    # resnet18 is beaten by nothing at its MACs; plain-cnn (0.83 at 29M) is beaten by found-phi1 (0.835 at 14M)
+    assert set(bench.loc[bench["pareto"], "label"]) == {"found", "found-phi1", "resnet18"}
+
+
+def test_frontier_figure_draws_error_bars_the_ladder_and_the_front(results: Path) -> None:
+    bench, _ = data.load_bench(results, "default")
+    figure = F.frontier(bench)
+    traces = {t.name: t for t in figure.data}
+    assert set(traces) == {"efficientnet", "found family", "plain", "resnet", "Pareto front"}
+    ladder = traces["found family"]
+    assert "lines" in ladder.mode and list(ladder.text) == ["found", "found-phi1"]  # connected, in phi order
+    assert list(ladder.error_y.array) == [0.005, 0.004]
+    assert list(traces["Pareto front"].x) == [7e6, 14e6, 140e6]
+    assert figure.layout.xaxis.type == "log"
+    assert list(F.frontier(bench, "latency_ms").data[-1].x) == [0.6, 1.5]  # the front moves with the axis
+    with pytest.raises(ValueError):
+        F.frontier(bench, "flops")
+
+
+def test_app_frontier_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
+    at = open_app(monkeypatch, results, "Frontier")
+    assert at.title[0].value == "Frontier" and titles(at) == ["Frontier on your data"]
+    table = at.dataframe[0].value
+    assert list(table["label"]) == ["found", "efficientnet-b0", "found-phi1", "plain-cnn", "resnet18"]
+    at.radio(key="frontier_x").set_value("params").run()
+    assert not at.exception and "parameters" in charts(at)[0]["layout"]["xaxis"]["title"]["text"]
+
+
+def test_app_frontier_page_without_a_bench_says_what_to_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = open_app(monkeypatch, tmp_path, "Frontier")
+    assert any("scaler bench" in i.value for i in at.info)
 
 
 def test_app_runs_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["Zoo", "Runs", "Search", "Scaling", "Inspect"]
+PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Inspect"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -42,6 +42,8 @@ RUNS = [
     # three grid points (as in test_scaling's TINY_GRID), the model at phi 2, one matched-MACs comparison
     ["scale", "--base", "efficientnet-b0", "--phi", "2", "--width", "0.25", "--grid", "--step", "0.2", "--tol", "0.1",
      "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
+    # the frontier: a zoo model and the search's baseline, two seeds each
+    ["bench", "--models", "plain-cnn", "--seeds", "2", "--width", "0.25", *DATA],
 ]
 
 
@@ -54,6 +56,7 @@ def make_real_results(root: Path) -> Path:
                               timeout=300)
         assert done.returncode == 0, f"scaler {' '.join(argv)}:\n{done.stderr[-3000:]}"
     assert (root / "search" / "mbconv-reward" / "best.arch").exists()
+    assert (root / "bench" / "default" / "table.csv").exists()
     assert {"grid.csv", "ladder.csv", "compare.csv", "fits.json"} <= {
         p.name for p in (root / "scale" / "efficientnet-b0").iterdir()}
     return root

@@ -10,7 +10,9 @@ from typing import Sequence
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
+from scaler.bench import PRESETS, BenchConfig
 from scaler.export import FORMATS
+from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
 from scaler.report import fixed, format_table, plain, si
 
 
@@ -157,6 +159,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if record["status"] == "ok" else 1
 
 
+def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
+    """The resolution-aware stride rule (scaler.fidelity) for models trained below their resolution."""
+    parser.add_argument("--strides", choices=STRIDE_POLICIES, default=STRIDE_POLICIES[0],
+                        help="adapt (default): earliest strided layers become stride 1 until the last feature "
+                             "map is --min-feature px; as-written: train the strides as the DSL has them")
+    parser.add_argument("--min-feature", type=positive_int, default=DEFAULT_MIN_FEATURE,
+                        help=f"smallest last feature map of --strides adapt (default {DEFAULT_MIN_FEATURE} px)")
+
+
 def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
     """Training fidelity flags (shared by train, search and scale)."""
     parser.add_argument("--epochs", type=positive_int, default=epochs)
@@ -170,7 +181,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     from scaler.data import load_data
     from scaler.results import check_writable, default_storage
-    from scaler.search import SearchConfig, SearchInterrupted, open_storage, run_search
+    from scaler.search import SearchConfig, SearchInterrupted, run_search
+    from scaler.study.storage import open_storage
     from scaler.training.trainer import TrainConfig
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
@@ -267,6 +279,25 @@ def cmd_scale(args: argparse.Namespace) -> int:
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Train zoo models and the found family on the user's data, S seeds each; print the table."""
+    from scaler.bench import Bench, BenchConfig, format_bench
+    from scaler.results import check_writable
+    from scaler.training.trainer import TrainConfig
+
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
+    cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
+                      phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
+                      min_feature=args.min_feature, reference=args.reference)
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                            device=args.device)
+    check_writable(args.results)
+    bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    summary = bench.run()
+    print(json.dumps(summary, indent=1) if args.json else format_bench(summary))
     return 0
 
 
@@ -386,6 +417,24 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     scale.set_defaults(func=cmd_scale)
 
+    bench = sub.add_parser("bench", help="zoo models and the found family on your data, S seeds each: the frontier")
+    bench.add_argument("--models", help="comma-separated zoo names (default: the preset's)")
+    bench.add_argument("--preset", choices=tuple(PRESETS), default=BenchConfig.preset,
+                       help=f"model set: {'; '.join(f'{k}: {len(v)} models' for k, v in PRESETS.items())}")
+    bench.add_argument("--no-family", action="store_true", help="leave out the latest search's baseline and rungs")
+    bench.add_argument("--phis", type=positive_int, nargs="+", default=list(BenchConfig.phis),
+                       help="rungs of the found family (those scaler scale wrote)")
+    bench.add_argument("--seeds", type=positive_int, default=BenchConfig.seeds, help="seeds per model")
+    bench.add_argument("--width", type=positive_float, default=BenchConfig.width, help="proxy width of every model")
+    add_stride_arguments(bench)
+    bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
+    bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
+    add_data_arguments(bench, "training resolution (default: the data set's own)")
+    bench.set_defaults(train_size=10000)
+    add_train_arguments(bench, epochs=2)
+    bench.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    bench.set_defaults(func=cmd_bench)
+
     export = sub.add_parser("export", help="a trained run's weights as an ONNX or TorchScript file to deploy")
     export.add_argument("target", help="the file to write (.onnx, .pt)")
     export.add_argument("--run", required=True, help="a run folder, or its id under results/runs")
@@ -410,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScalerError as exc:
         message = str(exc)
         if getattr(args, "storage", None):  # never print a storage password, whoever wrote the message
-            from scaler.search import redact
+            from scaler.study.storage import redact
 
             message = redact(message, args.storage)
         print(f"scaler: error: {message}", file=sys.stderr)

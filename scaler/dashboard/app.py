@@ -1,6 +1,6 @@
 """scaler's dashboard: ``streamlit run app.py``.
 
-Pages: Zoo, Runs, Search, Scaling, Inspect. Reads results from ``$SCALER_RESULTS`` (default
+Pages: Zoo, Runs, Search, Scaling, Frontier, Inspect. Reads results from ``$SCALER_RESULTS`` (default
 ``results``) and the Optuna storage ``$SCALER_STORAGE`` (default: the SQLite file in the results
 folder); it never writes either. Figures live in ``scaler.dashboard.figures``, loaders in
 ``scaler.dashboard.data``; this file only lays them out.
@@ -328,6 +328,43 @@ def page_scaling() -> None:
             st.caption("No fits.json: measured points only.")
 
 
+# ----------------------------------------------------------------------------------------- frontier
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_bench(root: str, name: str, fingerprint: tuple) -> tuple[pd.DataFrame | None, list[str]]:
+    return data.load_bench(root, name)
+
+
+def page_frontier() -> None:
+    st.title("Frontier")
+    st.caption("Zoo models and the found family trained on your data by one trainer at one fidelity "
+               "(`scaler bench`): accuracy over seeds against cost, the Pareto front dashed.")
+    names = data.bench_names(RESULTS)
+    if not names:
+        st.info(data.HINTS["bench"])
+        return
+    name = st.selectbox("Bench", names, key="bench_name")
+    table = Path(RESULTS) / "bench" / name / "table.csv"
+    bench, warnings = load_bench(str(RESULTS), name, data.files_fingerprint([table]))
+    show_warnings(warnings)
+    if bench is None or bench.empty:
+        st.info(data.HINTS["bench"])
+        return
+    x = st.radio("Against", list(fig.FRONTIER_X), horizontal=True, key="frontier_x",
+                 format_func={"macs": "MACs", "params": "params", "latency_ms": "latency"}.get)
+    chart(fig.frontier(bench, x), "frontier")
+    ref = bench.loc[bench["is_reference"], "label"]
+    st.caption(f"Each model against {ref.iloc[0] if len(ref) else 'the reference'}, paired by seed: the mean "
+               "difference in validation accuracy with its 95% interval and the verdict.")
+    cols = ["label", "series", "pareto", "val_acc", "val_std", "test_acc", "test_std", "params", "macs",
+            "latency_ms", "vs_reference", "vs_low", "vs_high", "verdict"]
+    st.dataframe(bench[[c for c in cols if c in bench]].sort_values("macs"), hide_index=True, placeholder="–",
+                 key="frontier_table",
+                 column_config={"params": st.column_config.NumberColumn("params", format="compact"),
+                                "macs": st.column_config.NumberColumn("MACs", format="compact"),
+                                "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.2f")})
+
+
 # ------------------------------------------------------------------------------------------ inspect
 
 def page_inspect() -> None:
@@ -383,7 +420,7 @@ def page_inspect() -> None:
 # ------------------------------------------------------------------------------------------- layout
 
 PAGES = {"Zoo": page_zoo, "Runs": page_runs, "Search": page_search, "Scaling": page_scaling,
-         "Inspect": page_inspect}
+         "Frontier": page_frontier, "Inspect": page_inspect}
 
 
 def main() -> None:

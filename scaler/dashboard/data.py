@@ -13,10 +13,8 @@ non-RDB storage) the loader falls back to Optuna's public API and gives the same
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,8 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+
+from scaler.study.storage import frozen_trials_storage, mask_url, open_readonly, readonly_engine, sqlite_path, trial_id
 
 from scaler.results import schema
 
@@ -38,6 +38,7 @@ HINTS = {
     "grid": "no coefficient grid yet: `scaler scale --phi 1` runs the alpha/beta/gamma grid search",
     "ladder": "no ladder yet: run `scaler scale --ladder`",
     "compare": "no scaling comparison yet: run `scaler scale --compare`",
+    "bench": "no bench yet: run `scaler bench` (zoo models and the found family on your data, 3 seeds each)",
 }
 
 ZOO_COLUMNS = [
@@ -202,51 +203,10 @@ class StudyData:
         return best.sort_values(col, ascending=ascending).head(n)
 
 
-def _sqlite_path(url: str) -> str | None:
-    """The file of a plain ``sqlite:///path`` URL, else None."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return path
-
-
 def storage_exists(url: str) -> bool:
     """False for a SQLite storage whose file does not exist yet (nothing searched); else True."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     return path is None or Path(path).is_file()
-
-
-def _engine(url: str):
-    """A SQLAlchemy engine that only reads: SQLite files are opened with ``mode=ro``."""
-    import sqlalchemy
-    from sqlalchemy.pool import NullPool
-
-    path = _sqlite_path(url)
-    if path is None:
-        return sqlalchemy.create_engine(url, poolclass=NullPool)
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    return sqlalchemy.create_engine(
-        "sqlite://", poolclass=NullPool,
-        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
-
-
-def _optuna_storage(url: str):
-    """Optuna's RDBStorage on the same read-only connection, never creating tables."""
-    import optuna
-    from sqlalchemy.pool import NullPool
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    path = _sqlite_path(url)
-    if path is None:
-        return optuna.storages.RDBStorage(url, skip_table_creation=True,
-                                          engine_kwargs={"poolclass": NullPool})
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    return optuna.storages.RDBStorage(
-        "sqlite://", skip_table_creation=True,
-        engine_kwargs={"poolclass": NullPool,
-                       "creator": lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)})
 
 
 _TABLES = ["studies", "study_directions", "study_system_attributes", "study_user_attributes",
@@ -282,20 +242,14 @@ def list_studies(url: str) -> tuple[pd.DataFrame, list[str]]:
                 f" (direct read: {_short_error(fast_exc)})"]
 
 
-def redact_url(url: str) -> str:
-    """A storage URL without its password."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
-        return url.split("@")[-1]
+#: The name the dashboard's pages and ``scaler dashboard`` print a storage URL with.
+redact_url = mask_url
 
 
 def _list_studies_sql(url: str) -> pd.DataFrame:
     import sqlalchemy as sa
 
-    engine = _engine(url)
+    engine = readonly_engine(url)
     try:
         t = _tables(engine)
         with engine.connect() as conn:
@@ -326,11 +280,11 @@ def _list_studies_sql(url: str) -> pd.DataFrame:
 
 
 def _list_studies_optuna(url: str) -> pd.DataFrame:
-    storage = _optuna_storage(url)
+    storage = open_readonly(url)
     try:
         rows = []
         for frozen in storage.get_all_studies():
-            trials = storage.get_all_trials(frozen._study_id, deepcopy=False)
+            trials = storage.get_all_trials(storage.get_study_id_from_name(frozen.study_name), deepcopy=False)
             states = pd.Series([t.state.name for t in trials], dtype=object).value_counts().to_dict()
             done = [t.datetime_complete for t in trials if t.datetime_complete]
             rows.append(_study_row(frozen.study_name, [d.name.lower() for d in frozen.directions],
@@ -417,7 +371,7 @@ def _read_study_sql(url: str, name: str) -> dict:
     import sqlalchemy as sa
     from optuna.distributions import json_to_distribution
 
-    engine = _engine(url)
+    engine = readonly_engine(url)
     try:
         t = _tables(engine)
         with engine.connect() as conn:
@@ -541,7 +495,7 @@ def _read_study_optuna(url: str, name: str) -> dict:
     """The same long tables through Optuna's public API (slower; the fallback)."""
     import optuna
 
-    storage = _optuna_storage(url)
+    storage = open_readonly(url)
     try:
         study = optuna.load_study(study_name=name, storage=storage)  # KeyError: no such study
         frozen = study.get_trials(deepcopy=False)
@@ -553,15 +507,15 @@ def _read_study_optuna(url: str, name: str) -> dict:
     trials, values, params, attrs, inter = [], [], [], {}, []
     dists: dict = {}
     for t in frozen:
-        trials.append((t._trial_id, t.number, t.state.name, t.datetime_start, t.datetime_complete))
+        trials.append((trial_id(t), t.number, t.state.name, t.datetime_start, t.datetime_complete))
         for i, v in enumerate(t.values or []):
-            values.append((t._trial_id, i, float(v)))
+            values.append((trial_id(t), i, float(v)))
         for k, v in t.params.items():
-            params.append((t._trial_id, k, v, dists.setdefault(t.distributions[k], len(dists))))
+            params.append((trial_id(t), k, v, dists.setdefault(t.distributions[k], len(dists))))
         for k, v in t.user_attrs.items():
-            attrs.setdefault(k, {})[t._trial_id] = v
+            attrs.setdefault(k, {})[trial_id(t)] = v
         for step, v in t.intermediate_values.items():
-            inter.append((t._trial_id, step, float(v)))
+            inter.append((trial_id(t), step, float(v)))
 
     def series(by_id: dict) -> pd.Series:
         values = np.empty(len(by_id), dtype=object)
@@ -724,7 +678,7 @@ def study_importances(study: StudyData) -> tuple[pd.DataFrame | None, str | None
         return None, "importances need at least two complete trials with parameters"
     try:
         optuna_study = optuna.load_study(study_name="importances",
-                                         storage=_frozen_storage(study.directions, frozen))
+                                         storage=frozen_trials_storage(study.directions, frozen))
         result = optuna.importance.get_param_importances(optuna_study)
     except Exception as exc:  # noqa: BLE001 - e.g. a degenerate search space: say so on the page
         return None, f"importances unavailable: {_short_error(exc)}"
@@ -737,57 +691,6 @@ def study_importances(study: StudyData) -> tuple[pd.DataFrame | None, str | None
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _frozen_storage(directions: list[str], trials: list) -> Any:
-    """A read-only Optuna storage holding one study made of the given frozen trials."""
-    from optuna.storages import BaseStorage
-    from optuna.study import StudyDirection
-    from optuna.study._frozen import FrozenStudy
-
-    study_directions = [StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
-                        for d in directions]
-
-    class FrozenTrialsStorage(BaseStorage):
-        """Serves one study's trials as given; every write raises."""
-
-        def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError("read-only storage")
-
-        create_new_study = delete_study = set_study_user_attr = set_study_system_attr = _read_only
-        create_new_trial = set_trial_param = set_trial_state_values = _read_only
-        set_trial_intermediate_value = set_trial_user_attr = set_trial_system_attr = _read_only
-
-        def get_study_id_from_name(self, study_name: str) -> int:
-            if study_name != "importances":
-                raise KeyError(study_name)
-            return 0
-
-        def get_study_name_from_id(self, study_id: int) -> str:
-            return "importances"
-
-        def get_study_directions(self, study_id: int) -> list:
-            return list(study_directions)
-
-        def get_study_user_attrs(self, study_id: int) -> dict:
-            return {}
-
-        def get_study_system_attrs(self, study_id: int) -> dict:
-            return {}
-
-        def get_all_studies(self) -> list:
-            return [FrozenStudy(study_name="importances", direction=None, directions=study_directions,
-                                user_attrs={}, system_attrs={}, study_id=0)]
-
-        def get_trial(self, trial_id: int) -> Any:
-            return by_id[trial_id]
-
-        def get_all_trials(self, study_id: int, deepcopy: bool = True, states: Any = None) -> list:
-            out = [t for t in trials if states is None or t.state in states]
-            return copy.deepcopy(out) if deepcopy else out
-
-    by_id = {t._trial_id: t for t in trials}
-    return FrozenTrialsStorage()
 
 
 # ------------------------------------------------------------------------------------------- scale
@@ -816,6 +719,29 @@ def scale_bases(root: str | Path | None = None) -> list[str]:
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
         return []
+
+
+def bench_names(root: str | Path | None = None) -> list[str]:
+    """The benches that have a table under ``results/bench/``."""
+    from scaler.results import results_root
+
+    folder = results_root(root) / "bench"
+    try:
+        return sorted(p.name for p in folder.iterdir() if (p / schema.BENCH.file).is_file())
+    except OSError:
+        return []
+
+
+def load_bench(root: str | Path | None, name: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """One bench's table (``scaler bench``): a row per model with accuracy mean/std over seeds."""
+    from scaler.results import results_root
+
+    df, warnings = read_table(results_root(root) / "bench" / name / schema.BENCH.file, schema.BENCH.required,
+                              schema.BENCH.numeric)
+    if df is not None:
+        for col in ("pareto", "is_reference"):
+            df[col] = df[col].astype(str).str.lower().eq("true") if col in df else False
+    return df, warnings
 
 
 def read_table(path: Path, required: Iterable[str], numeric: Iterable[str]) -> tuple[pd.DataFrame | None, list[str]]:
@@ -960,7 +886,7 @@ def scale_fingerprint(root: str | Path | None, base: str) -> tuple:
 
 def storage_fingerprint(url: str) -> tuple | None:
     """For a SQLite storage, its files' fingerprint (journal included); None for a server."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is None:
         return None
     return files_fingerprint([Path(path), Path(path + "-wal"), Path(path + "-journal")])

@@ -18,6 +18,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from scaler import report
+from scaler.bench import pareto
 
 PALETTE = qualitative.Plotly + qualitative.D3
 STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd"}
@@ -205,6 +206,51 @@ def runs_scatter(runs: pd.DataFrame, x: str = "macs", ladder: pd.DataFrame | Non
     if df.empty:
         fig.add_annotation(text=f"no run has both {x} and a validation accuracy", showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5, font=dict(color=MUTED))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- frontier
+
+FRONTIER_X = {"macs": "MACs at training fidelity (multiply-adds, log scale)", "params": "parameters (log scale)",
+              "latency_ms": "latency per image (ms, this device, log scale)"}
+
+
+def frontier(bench: pd.DataFrame, x: str = "macs", family: str = "found family") -> go.Figure:
+    """Accuracy against MACs, params or latency on the user's data, every model with its seed
+    spread as an error bar: the found family as a connected ladder, each zoo family its own series,
+    and the Pareto front (accuracy against ``x``) as a dashed step line."""
+    if x not in FRONTIER_X:
+        raise ValueError(f"x must be one of {', '.join(FRONTIER_X)}")
+    df = bench.dropna(subset=[x, "val_acc"])
+    df = df[df[x] > 0]
+    if df.empty:
+        return empty_figure("no benched model has both a validation accuracy and " + x)
+    fig = go.Figure()
+    colors = family_colors(df["series"])
+    for series, g in df.groupby("series", sort=True):
+        ladder = series == family
+        g = g.sort_values("phi" if ladder else x)
+        custom = np.column_stack([g["label"].astype(str), g["val_std"].map(_pct), g["test_acc"].map(_pct),
+                                  g["params"].map(si), g["macs"].map(si),
+                                  g["latency_ms"].map(lambda v: _num(v, "{:.2f} ms")),
+                                  g["seeds"].map(lambda v: _num(v, "{:g}")), g["verdict"].astype(str)])
+        fig.add_trace(go.Scatter(
+            x=g[x], y=g["val_acc"], name=series, mode="lines+markers+text" if ladder else "markers",
+            text=g["label"] if ladder else None, textposition="top left",
+            error_y=dict(type="data", array=g["val_std"].fillna(0), visible=True, thickness=1.2),
+            marker=dict(size=12 if ladder else 10, color=colors[str(series)], line=dict(width=1, color="white"),
+                        symbol="star" if ladder else "circle"),
+            line=dict(width=2.5) if ladder else None, customdata=custom,
+            hovertemplate=("<b>%{customdata[0]}</b><br>val acc %{y:.2%} ± %{customdata[1]} over %{customdata[6]} "
+                           "seed(s)<br>test acc %{customdata[2]}<br>params %{customdata[3]}<br>MACs %{customdata[4]}"
+                           "<br>latency %{customdata[5]}<br>against the reference: %{customdata[7]}<extra></extra>")))
+    front = df[pareto(df.to_dict("records"), x)].sort_values(x)
+    fig.add_trace(go.Scatter(x=front[x], y=front["val_acc"], name="Pareto front", mode="lines",
+                             line=dict(color=MUTED, dash="dash", shape="hv"), hoverinfo="skip"))
+    fig.update_xaxes(type="log", title_text=FRONTIER_X[x])
+    fig.update_yaxes(title_text="validation accuracy (mean over seeds, ± std)", tickformat=".1%")
+    fig.update_layout(title="Frontier on your data", height=540, **_LAYOUT)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), margin=dict(b=90))
     return fig
 
 

@@ -52,3 +52,14 @@ FITS = "fits.json"
 COMPARE_DETAIL = "compare.json"
 SCALE_SUMMARY = "summary.json"
 SCALE_MODELS = "models"
+
+# bench/<name>/
+BENCH = Table("table.csv", columns=("label", "series", "phi", "seeds", "val_acc", "val_std", "test_acc", "test_std",
+                                    "params", "macs", "resolution", "latency_ms", "diverged", "pareto",
+                                    "is_reference", "vs_reference", "vs_low", "vs_high", "verdict"),
+              required=("label", "series", "val_acc", "macs"),
+              numeric=("phi", "seeds", "val_acc", "val_std", "test_acc", "test_std", "params", "macs", "resolution",
+                       "latency_ms", "vs_reference", "vs_low", "vs_high"))
+BENCH_CELLS = "cells"
+BENCH_SETTINGS = "settings.json"
+BENCH_SUMMARY = "summary.json"

@@ -1,0 +1,276 @@
+"""``scaler bench``: the found family against the classic families, on the user's data.
+
+The EfficientNet paper's Figure 5 sets B0..B7 beside the classic families at matched FLOPs, on
+ImageNet. This is the same figure on the user's own data set: a preset of zoo models and the
+user's family (the latest search's baseline and its rungs phi = 1..3 from ``scaler scale``) are all
+trained by one trainer at one fidelity (the proxy width, the resolution-aware stride rule of
+``scaler.fidelity``), each with S seeds. A rung trains at the data's resolution times its
+resolution multiplier over the base, as compound scaling says. Every (model, seed) is one cell
+file under ``results/bench/<name>/cells/``, so an interrupted bench resumes where it stopped; the
+table (val and test accuracy mean ± std, params, MACs at fidelity, latency, the Pareto front on
+accuracy against MACs, and each model against the reference paired by seed) is written to
+``table.csv`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scaler.dsl import Spec
+from scaler.errors import ScalerError
+from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
+from scaler.results import read_json, results_root, write_json, write_text
+from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
+from scaler.stats import compare, spread
+
+if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
+    from scaler.data import DataConfig
+    from scaler.training.trainer import TrainConfig
+
+#: Zoo models per preset: ``cpu`` fits the default bench in about 20 minutes on 2 CPU cores.
+PRESETS: dict[str, tuple[str, ...]] = {
+    "cpu": ("plain-cnn", "resnet18", "mobilenet-v2", "mnasnet-1.0", "efficientnet-b0"),
+    "gpu": ("plain-cnn", "alexnet", "vgg11", "googlenet", "resnet18", "resnet50", "resnext50-32x4d",
+            "wide-resnet50-2", "densenet121", "mobilenet-v2", "mnasnet-1.0", "bit-r50x1",
+            *(f"efficientnet-b{i}" for i in range(4))),
+}
+FAMILY_SERIES = "found family"
+DEFAULT_PHIS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to bench and how; the fidelity is recorded and a resumed bench must match it."""
+
+    name: str = "default"
+    models: tuple[str, ...] | None = None  # zoo names; None: the preset's
+    preset: str = "cpu"
+    family: bool = True  # the latest search's baseline and its rungs
+    phis: tuple[int, ...] = DEFAULT_PHIS
+    seeds: int = 3
+    width: float = 0.5
+    strides: str = "adapt"
+    min_feature: int = DEFAULT_MIN_FEATURE
+    reference: str | None = None  # the model every other is compared with (default: the found base)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+        if self.seeds < 1:
+            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        check_policy(self.strides)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model of the bench: its label, its Spec as written, its series and its resolution multiplier."""
+
+    label: str
+    spec: Spec
+    series: str
+    resolution_mult: float = 1.0
+    phi: float | None = None
+
+
+def entries(cfg: BenchConfig, results: str | Path | None = None,
+            log: Callable[[str], None] = print) -> list[Entry]:
+    """The models to train, zoo models first, every name checked before anything trains."""
+    from scaler.zoo import load_spec
+
+    out = [Entry(name, spec, spec.family) for name in cfg.models or PRESETS[cfg.preset]
+           for spec in [load_spec(name)]]
+    if cfg.family:
+        out += family_entries(cfg.phis, results, log)
+    labels = [e.label for e in out]
+    if len(set(labels)) != len(labels):
+        raise ScalerError(f"a model is named twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
+    return out
+
+
+def family_entries(phis: Sequence[int], results: str | Path | None, log: Callable[[str], None]) -> list[Entry]:
+    """The latest search's baseline and the rungs ``scaler scale`` wrote for it (none before a search)."""
+    from scaler.dsl import parse_file, require_spec
+    from scaler.scaling.base import base_key
+    from scaler.search import latest_best
+
+    try:
+        best = latest_best(results, log=log)
+    except ScalerError:
+        log("no search result yet: the bench has no found family (run scaler search --space mbconv)")
+        return []
+    base = require_spec(list(parse_file(best).values())[-1])
+    found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
+    folder = results_root(results) / "scale" / base_key(base.name)
+    table = folder / LADDER.file
+    rungs = {}
+    if table.is_file():
+        with open(table, newline="") as f:
+            rungs = {float(r["phi"]): r["name"] for r in csv.DictReader(f) if r.get("label") == "derived"}
+    for phi in phis:
+        name = rungs.get(float(phi))
+        path = folder / SCALE_MODELS / f"{name}.arch" if name else None
+        if path is None or not path.is_file():
+            log(f"no phi={phi} rung of {base.name} yet (run scaler scale --phi {phi}): left out")
+            continue
+        spec = require_spec(list(parse_file(path).values())[-1])
+        found.append(Entry(spec.name, spec, FAMILY_SERIES, spec.resolution / base.resolution, float(phi)))
+    return found
+
+
+def pareto(rows: Sequence[dict], x: str = "macs", y: str = "val_acc") -> list[bool]:
+    """Whether each row is on the front: no other row has at most its ``x`` and at least its ``y``,
+    one of them strictly."""
+    def dominated(r: dict) -> bool:
+        return any(o[x] <= r[x] and o[y] >= r[y] and (o[x] < r[x] or o[y] > r[y]) for o in rows if o is not r)
+    return [not dominated(r) for r in rows]
+
+
+class Bench:
+    """One bench folder: its settings (pinned), its cells (one per model and seed) and its table."""
+
+    def __init__(self, cfg: BenchConfig, data_cfg: DataConfig, train_cfg: TrainConfig,
+                 results: str | Path | None = None, log: Callable[[str], None] = print) -> None:
+        self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
+        self.folder = results_root(results) / "bench" / cfg.name
+        self._data: dict[int | None, Any] = {}
+
+    def settings(self) -> dict:
+        """What the cells must share to be comparable."""
+        data = {k: v for k, v in dataclasses.asdict(self.data_cfg).items() if k not in ("device", "data_dir")}
+        train = {k: v for k, v in dataclasses.asdict(self.train_cfg).items() if k not in ("device", "seed")}
+        return {"width": self.cfg.width, "strides": self.cfg.strides, "min_feature": self.cfg.min_feature,
+                "data": data, "train": train}
+
+    def pin(self) -> None:
+        """Record the settings of a new bench; refuse to resume one run with other settings."""
+        path = self.folder / BENCH_SETTINGS
+        if path.exists():
+            previous, problem = read_json(path)
+            if problem:
+                raise ScalerError(problem)
+            if previous != self.settings():
+                changed = sorted(k for k in self.settings() if previous.get(k) != self.settings()[k])
+                raise ScalerError(f"bench {self.cfg.name!r} was run with other settings ({', '.join(changed)}); "
+                                  f"use another --name or the same flags")
+        else:
+            write_json(path, self.settings())
+
+    def data(self, resolution: int | None) -> Any:
+        from scaler.data import load_data
+
+        if resolution not in self._data:
+            self._data[resolution] = load_data(dataclasses.replace(self.data_cfg, resolution=resolution))
+        return self._data[resolution]
+
+    def trained_spec(self, entry: Entry, resolution: int) -> Spec:
+        """The entry at this bench's fidelity: the proxy width, the resolution, the stride rule."""
+        spec = entry.spec.scale(width=self.cfg.width, resolution=resolution)
+        return adapt_strides(spec, resolution, self.cfg.min_feature, self.cfg.strides)
+
+    def cell(self, entry: Entry, seed: int) -> dict:
+        """One model trained with one seed, or the cell an earlier call wrote."""
+        from scaler.training.fit import fit
+
+        path = self.folder / BENCH_CELLS / f"{entry.label}-seed{seed}.json"
+        if path.exists():
+            known, problem = read_json(path)
+            if known is not None:
+                return known
+            self.log(f"{problem}: training it again")
+        base = self.data(self.data_cfg.resolution)
+        resolution = round(base.resolution * entry.resolution_mult)
+        data = self.data(resolution if resolution != base.resolution else self.data_cfg.resolution)
+        spec = self.trained_spec(entry, data.resolution)
+        record, _ = fit(spec, data, dataclasses.replace(self.train_cfg, seed=seed), evaluate_test=True)
+        cell = {key: record[key] for key in ("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms",
+                                             "train_time_s", "resolution", "spec")}
+        cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
+        write_json(path, cell)
+        return cell
+
+    def run(self) -> dict:
+        """Train every missing cell, then write and return the table."""
+        models = entries(self.cfg, self.results, self.log)
+        if not models:
+            raise ScalerError("nothing to bench: no --models and no found family")
+        self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
+        self.pin()
+        cells: dict[str, list[dict]] = {}
+        total = len(models) * self.cfg.seeds
+        for i, (entry, seed) in enumerate((e, s) for e in models for s in range(self.cfg.seeds)):
+            cell = self.cell(entry, seed)
+            cells.setdefault(entry.label, []).append(cell)
+            acc = cell["val_acc"]
+            self.log(f"bench {i + 1}/{total} {entry.label} seed {seed}: "
+                     + (f"val acc {acc:.4f}" if acc is not None else "diverged"))
+        rows = table(models, cells, self.cfg.reference)
+        summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
+                   "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
+        write_text(self.folder / BENCH.file, _csv(rows))
+        write_json(self.folder / BENCH_SUMMARY, summary)
+        summary["folder"] = str(self.folder)
+        return summary
+
+
+def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str | None) -> list[dict]:
+    """One row per model: accuracies over seeds, counts, latency, front membership, against the reference."""
+    ref = reference or next((e.label for e in models if e.series == FAMILY_SERIES), models[0].label)
+    if ref not in cells:
+        raise ScalerError(f"--reference {ref!r} is not one of the benched models ({', '.join(cells)})")
+    ref_acc = [c["val_acc"] or 0.0 for c in cells[ref]]
+    rows = []
+    for entry in models:
+        got = cells[entry.label]
+        val = spread([c["val_acc"] or 0.0 for c in got])
+        test = spread([c["test_acc"] or 0.0 for c in got])
+        versus = compare([c["val_acc"] or 0.0 for c in got], ref_acc) if entry.label != ref else None
+        rows.append({"label": entry.label, "series": entry.series, "phi": entry.phi, "seeds": len(got),
+                     "val_acc": val.mean, "val_std": val.std, "test_acc": test.mean, "test_std": test.std,
+                     "params": got[0]["params"], "macs": got[0]["macs"], "resolution": got[0]["resolution"],
+                     "latency_ms": statistics.median(c["latency_ms"] or 0.0 for c in got),
+                     "diverged": sum(c["status"] != "ok" for c in got), "is_reference": entry.label == ref,
+                     "vs_reference": versus.diff if versus else None,
+                     "vs_low": versus.low if versus else None, "vs_high": versus.high if versus else None,
+                     "verdict": versus.verdict if versus else "reference"})
+    for row, front in zip(rows, pareto(rows), strict=True):
+        row["pareto"] = front
+    return rows
+
+
+def _csv(rows: Sequence[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(BENCH.columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def format_bench(summary: dict) -> str:
+    """The table ``scaler bench`` prints: the front marked with *, each model against the reference."""
+    from scaler.report import fixed, format_table, plain, si
+
+    def acc(row: dict, key: str) -> str:
+        return f"{row[key]:.4f} ± {row[key.replace('acc', 'std')]:.4f}"
+
+    def versus(row: dict) -> str:
+        if row["is_reference"]:
+            return "reference"
+        if row["seeds"] < 2:
+            return f"{row['vs_reference']:+.4f} (one seed)"
+        return f"{row['vs_reference']:+.4f} [{row['vs_low']:+.4f}, {row['vs_high']:+.4f}] {row['verdict']}"
+
+    rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
+             "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]
+    text = format_table(rows, [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
+                               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
+                               ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
+                               ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)])
+    return (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
+            f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
