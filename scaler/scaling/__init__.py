@@ -23,10 +23,11 @@ scaler.search (only for the latest search's best model), scaler.study (Optuna st
 loop), scaler.results and scaler.report; never scaler.cli, streamlit or plotly.
 """
 
+from scaler.results.schema import STRATEGIES
 from scaler.scaling.base import resolve_base
 from scaler.scaling.coefficients import Coefficients
 from scaler.scaling.compare import solve_ratio, strategy_spec
-from scaler.scaling.config import STRATEGIES, ScaleConfig
+from scaler.scaling.config import ScaleConfig
 from scaler.scaling.grid import grid_candidates
 from scaler.scaling.grow import at_phi, grow, ladder, network_identity, published_coefficients, published_spec
 from scaler.scaling.laws import fit_power_law

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaler.dsl import Spec
+from scaler.results import schema
 from scaler.scaling.base import Base
 from scaler.scaling.config import PAPER_BASE, PAPER_COEFFICIENTS, ScaleConfig, drop_float_noise
 
@@ -46,7 +47,7 @@ def load_coefficients(out: Path) -> Coefficients | None:
     """The coefficients stored for a base (``coefficients.json``), or None."""
     from scaler.results import read_json
 
-    path = out / "coefficients.json"
+    path = out / schema.COEFFICIENTS
     if not path.exists():
         return None
     data, _ = read_json(path)

@@ -16,8 +16,8 @@ from typing import Callable, NamedTuple, Sequence
 
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
+from scaler.results.schema import STRATEGIES
 from scaler.scaling.coefficients import Coefficients
-from scaler.scaling.config import STRATEGIES
 from scaler.scaling.fidelity import Fidelity
 from scaler.scaling.grow import at_phi, grow, network_identity
 from scaler.scaling.laws import PowerLaw, fit_power_law

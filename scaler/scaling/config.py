@@ -1,7 +1,7 @@
 """What ``scaler scale`` is asked to do: its settings, their defaults and checks, and the package's constants.
 
-The results-file columns (``GRID_COLUMNS``, ``LADDER_COLUMNS``, ``COMPARE_COLUMNS``) and the scaling
-``STRATEGIES`` are defined here and nowhere else in the package.
+The results files' names and columns, and the strategies the comparison names, belong to
+``scaler.results.schema`` (the dashboard reads the same definitions).
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ from scaler.errors import ScalerError
 PAPER_BASE = "efficientnet-b0"
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
 """alpha, beta, gamma of the paper (section 3.3) for EfficientNet-B0."""
-STRATEGIES = ("depth", "width", "resolution", "compound")
 PUBLISHED_RESOLUTION = 224
 """The resolution the published coefficients are relative to (B0's)."""
-
-GRID_COLUMNS = ("alpha", "beta", "gamma", "val_acc", "macs", "params")
-LADDER_COLUMNS = ("label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio")
-COMPARE_COLUMNS = ("strategy", "mac_ratio", "macs", "val_acc")
 
 DEFAULT_STEP = 0.05
 DEFAULT_RANGE = (1.0, 2.0)

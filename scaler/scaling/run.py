@@ -13,10 +13,11 @@ from typing import Any, Callable, Sequence
 from scaler.data import DataConfig
 from scaler.dsl import Spec
 from scaler.errors import RunFailedError
+from scaler.results import schema
 from scaler.scaling.base import Base, resolve_base
 from scaler.scaling.coefficients import Coefficients, choose_coefficients, load_coefficients
 from scaler.scaling.compare import run_compare
-from scaler.scaling.config import COMPARE_COLUMNS, DEFAULT_PROXY_WIDTH, GRID_COLUMNS, LADDER_COLUMNS, ScaleConfig
+from scaler.scaling.config import DEFAULT_PROXY_WIDTH, ScaleConfig
 from scaler.scaling.fidelity import DataCache, Fidelity
 from scaler.scaling.grid import grid_candidates, run_grid
 from scaler.scaling.grow import grow, ladder, published_coefficients
@@ -69,7 +70,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         "ladder": [_without_spec(r) for r in rows],
         "elapsed_s": time.perf_counter() - started,
     }
-    write_json(out / "summary.json", report)
+    write_json(out / schema.SCALE_SUMMARY, report)
     return report
 
 
@@ -144,16 +145,16 @@ def write_results(out: Path, rows: Sequence[dict], grid: dict | None, coefficien
     (each atomically); coefficients.json only from a grid or when none is stored. Returns the model paths."""
     from scaler.results import write_json, write_text
 
-    paths = {r["name"]: str(write_text(out / "models" / f"{r['name']}.arch", r["spec"].text())) for r in rows}
-    write_text(out / "ladder.csv", _csv(rows, LADDER_COLUMNS))
+    paths = {r["name"]: str(write_text(out / schema.SCALE_MODELS / f"{r['name']}.arch", r["spec"].text())) for r in rows}
+    write_text(out / schema.LADDER.file, _csv(rows, schema.LADDER.columns))
     if grid is not None:
-        write_text(out / "grid.csv", _csv(grid["rows"], GRID_COLUMNS))
+        write_text(out / schema.GRID.file, _csv(grid["rows"], schema.GRID.columns))
     if coefficients.source == "grid" or load_coefficients(out) is None:
-        write_json(out / "coefficients.json", coefficients.as_dict())
+        write_json(out / schema.COEFFICIENTS, coefficients.as_dict())
     if compare is not None:
-        write_text(out / "compare.csv", _csv(compare["rows"], COMPARE_COLUMNS))
-        write_json(out / "fits.json", compare["fits"])
-        write_json(out / "compare.json", {k: v for k, v in compare.items() if k != "paper"})
+        write_text(out / schema.COMPARE.file, _csv(compare["rows"], schema.COMPARE.columns))
+        write_json(out / schema.FITS, compare["fits"])
+        write_json(out / schema.COMPARE_DETAIL, {k: v for k, v in compare.items() if k != "paper"})
     return paths
 
 
