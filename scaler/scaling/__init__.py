@@ -6,7 +6,7 @@ single-dimension vs compound scaling at matched MACs with fitted scaling laws. M
 throughout.
 
 Modules: ``config`` (settings, constants, results-file columns), ``base`` (the model being scaled),
-``coefficients`` (alpha, beta, gamma and where they come from), ``grow`` (Specs at any multiplier or
+``coefficients`` (alpha, beta, gamma and where they come from), ``growth`` (Specs at any multiplier or
 phi, the ladder), ``fidelity`` (training scaled models once each), ``grid`` (the Optuna grid study),
 ``compare`` (matched MACs), ``laws`` (the power-law fit), ``run`` (the ``scaler scale`` steps) and
 ``report`` (its text output).
@@ -23,19 +23,26 @@ scaler.search (only for the latest search's best model), scaler.study (Optuna st
 loop), scaler.results and scaler.report; never scaler.cli, streamlit or plotly.
 """
 
-from scaler.results.schema import STRATEGIES
-from scaler.scaling.base import resolve_base
-from scaler.scaling.coefficients import Coefficients
-from scaler.scaling.compare import solve_ratio, strategy_spec
-from scaler.scaling.config import ScaleConfig
-from scaler.scaling.grid import grid_candidates
-from scaler.scaling.grow import at_phi, grow, ladder, network_identity, published_coefficients, published_spec
-from scaler.scaling.laws import fit_power_law
-from scaler.scaling.report import format_report
-from scaler.scaling.run import run_scale
+from __future__ import annotations
 
-__all__ = [
-    "STRATEGIES", "Coefficients", "ScaleConfig", "at_phi", "fit_power_law", "format_report", "grid_candidates",
-    "grow", "ladder", "network_identity", "published_coefficients", "published_spec", "resolve_base", "run_scale",
-    "solve_ratio", "strategy_spec",
-]
+import importlib
+from typing import Any
+
+#: Public names and the module that defines each, imported on first use (as Optuna does): the CLI
+#: reads ``scaler.scaling.config`` without paying for the trainer, Optuna and numpy.
+_EXPORTS = {
+    "STRATEGIES": "scaler.results.schema", "resolve_base": "scaler.scaling.base", "base_key": "scaler.scaling.base",
+    "Coefficients": "scaler.scaling.coefficients", "solve_ratio": "scaler.scaling.compare",
+    "strategy_spec": "scaler.scaling.compare", "ScaleConfig": "scaler.scaling.config",
+    "grid_candidates": "scaler.scaling.grid", "at_phi": "scaler.scaling.growth", "grow": "scaler.scaling.growth",
+    "ladder": "scaler.scaling.growth", "network_identity": "scaler.scaling.growth",
+    "published_coefficients": "scaler.scaling.growth", "published_spec": "scaler.scaling.growth",
+    "fit_power_law": "scaler.scaling.laws", "format_report": "scaler.scaling.report", "run_scale": "scaler.scaling.run",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'scaler.scaling' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

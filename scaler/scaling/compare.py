@@ -19,7 +19,7 @@ from scaler.errors import ScalerError
 from scaler.results.schema import STRATEGIES
 from scaler.scaling.coefficients import Coefficients
 from scaler.scaling.fidelity import Fidelity
-from scaler.scaling.grow import at_phi, grow, network_identity
+from scaler.scaling.growth import at_phi, grow, network_identity
 from scaler.scaling.laws import PowerLaw, fit_power_law
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from scaler.data import DataConfig, Dataset
 from scaler.dsl import Spec
-from scaler.scaling.grow import count, grow, network_identity
+from scaler.scaling.growth import count, grow, network_identity
 from scaler.training.trainer import TrainConfig
 
 

@@ -23,7 +23,7 @@ from scaler.errors import ScalerError
 from scaler.scaling.base import base_key
 from scaler.scaling.config import DEFAULT_MACS_TOL, DEFAULT_RANGE, DEFAULT_STEP, DEFAULT_TOL, drop_float_noise
 from scaler.scaling.fidelity import Fidelity
-from scaler.scaling.grow import count, grow, network_identity
+from scaler.scaling.growth import count, grow, network_identity
 
 GRID_POLL_S = 2.0  # how often a worker with nothing left to train looks at the others' grid points
 

@@ -20,7 +20,7 @@ from scaler.scaling.compare import run_compare
 from scaler.scaling.config import DEFAULT_PROXY_WIDTH, ScaleConfig
 from scaler.scaling.fidelity import DataCache, Fidelity
 from scaler.scaling.grid import grid_candidates, run_grid
-from scaler.scaling.grow import grow, ladder, published_coefficients
+from scaler.scaling.growth import grow, ladder, published_coefficients
 from scaler.training.trainer import TrainConfig
 
 
