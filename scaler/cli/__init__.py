@@ -14,6 +14,9 @@ from scaler.bench import PRESETS, BenchConfig
 from scaler.export import FORMATS
 from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
 from scaler.report import fixed, format_table, plain, si
+from scaler.scaling import config as scaling_config
+from scaler.scaling.config import ScaleConfig
+from scaler.training.config import OPTIMIZERS, TrainConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,12 +127,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from scaler.data import load_data
     from scaler.training.fit import fit
     from scaler.results import save_run
-    from scaler.training.trainer import TrainConfig, distributed_context
+    from scaler.training.trainer import distributed_context
     from scaler.zoo import load_spec
 
     spec = load_spec(args.target, args.model).scale(args.depth, args.width)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                      device=args.device, seed=args.seed, ema=args.ema)
+    cfg = train_config(args, ema=args.ema)
     data_cfg = data_config(args)
     if not args.no_save:
         from scaler.results import check_writable
@@ -159,6 +161,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if record["status"] == "ok" else 1
 
 
+def train_config(args: argparse.Namespace, **extra: object) -> TrainConfig:
+    """The trainer's config from the training flags (add_train_arguments) and the data flags' seed and device."""
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                       device=args.device, seed=args.seed, **extra)
+
+
 def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
     """The resolution-aware stride rule (scaler.fidelity) for models trained below their resolution."""
     parser.add_argument("--strides", choices=STRIDE_POLICIES, default=STRIDE_POLICIES[0],
@@ -171,9 +179,9 @@ def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
 def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
     """Training fidelity flags (shared by train, search and scale)."""
     parser.add_argument("--epochs", type=positive_int, default=epochs)
-    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
     parser.add_argument("--lr", type=positive_float, help="peak learning rate (default: 0.1 x batch/128 for SGD)")
-    parser.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -183,7 +191,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     from scaler.results import check_writable, default_storage
     from scaler.search import SearchConfig, SearchInterrupted, run_search
     from scaler.study.storage import open_storage
-    from scaler.training.trainer import TrainConfig
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = SearchConfig(
@@ -191,8 +198,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
         trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
         study=args.study, storage=args.storage, seed=args.seed)
-    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                            device=args.device, seed=args.seed, reports_per_epoch=2)
+    train_cfg = train_config(args, reports_per_epoch=2)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
     data = load_data(data_config(args))
@@ -265,7 +271,6 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
 def cmd_scale(args: argparse.Namespace) -> int:
     from scaler.results import check_writable
     from scaler.scaling import ScaleConfig, format_report, run_scale
-    from scaler.training.trainer import TrainConfig
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = ScaleConfig(
@@ -274,8 +279,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
         tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
         seed=args.seed, depth_round=args.depth_round)
-    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                            device=args.device, seed=args.seed)
+    train_cfg = train_config(args)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
@@ -286,14 +290,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Train zoo models and the found family on the user's data, S seeds each; print the table."""
     from scaler.bench import Bench, BenchConfig, format_bench
     from scaler.results import check_writable
-    from scaler.training.trainer import TrainConfig
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
     cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference)
-    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                            device=args.device)
+    train_cfg = train_config(args)  # each cell sets its own seed
     check_writable(args.results)
     bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     summary = bench.run()
@@ -395,20 +397,26 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
         scale.add_argument(f"--{name}", type=positive_float, help=f"{what} coefficient (all three skip the grid)")
     scale.add_argument("--grid", action="store_true", help="run (or resume) the grid search even if coefficients exist")
-    scale.add_argument("--step", type=positive_float, help="grid step (default 0.05)")
+    scale.add_argument("--step", type=positive_float, help=f"grid step (default {scaling_config.DEFAULT_STEP:g})")
+    lo, hi = scaling_config.DEFAULT_RANGE
     for name in ("alpha", "beta", "gamma"):
-        scale.add_argument(f"--{name}-range", metavar="LO:HI", help=f"grid range of {name} (default 1.0:2.0)")
-    scale.add_argument("--tol", type=float, help="keep |alpha*beta^2*gamma^2 - 2| <= TOL (default 0.05)")
-    scale.add_argument("--macs-tol", type=float, help="and counted MACs within this fraction of 2x (default 0.075)")
-    scale.add_argument("--depth-round", choices=DEPTH_ROUNDINGS, default="round",
+        scale.add_argument(f"--{name}-range", metavar="LO:HI", help=f"grid range of {name} (default {lo:g}:{hi:g})")
+    scale.add_argument("--tol", type=float,
+                       help=f"keep |alpha*beta^2*gamma^2 - 2| <= TOL (default {scaling_config.DEFAULT_TOL:g})")
+    scale.add_argument("--macs-tol", type=float, help=f"and counted MACs within this fraction of 2x "
+                                                      f"(default {scaling_config.DEFAULT_MACS_TOL:g})")
+    scale.add_argument("--depth-round", choices=DEPTH_ROUNDINGS, default=ScaleConfig.depth_round,
                        help="repeats of derived models: round (nearest, default: MACs follow the law) or ceil "
                             "(EfficientNet's rule; published B1..L2 always use it)")
-    scale.add_argument("--width", type=positive_float, help="proxy width of trained models (default: the search's, 0.5)")
+    scale.add_argument("--width", type=positive_float, help=f"proxy width of trained models (default: the search's, "
+                                                            f"else {scaling_config.DEFAULT_PROXY_WIDTH:g})")
     scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
     scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")
     scale.add_argument("--compare", action="store_true", help="depth/width/resolution/compound at matched MACs + laws")
-    scale.add_argument("--ratios", default="2,4,8", help="MAC ratios of --compare (default 2,4,8)")
-    scale.add_argument("--bootstrap", type=int, default=200, help="bootstrap samples of the law fits (default 200)")
+    ratios = ",".join(f"{r:g}" for r in scaling_config.DEFAULT_RATIOS)
+    scale.add_argument("--ratios", default=ratios, help=f"MAC ratios of --compare (default {ratios})")
+    scale.add_argument("--bootstrap", type=int, default=ScaleConfig.bootstrap,
+                       help=f"bootstrap samples of the law fits (default {ScaleConfig.bootstrap})")
     scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
     scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
     add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)")

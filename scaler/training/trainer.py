@@ -25,81 +25,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from scaler.data import Dataset, resolve_device
-from scaler.errors import RunFailedError, ScalerError, UnknownNameError
-
-OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("onecycle", "cosine")
+from scaler.errors import RunFailedError, ScalerError
+from scaler.training.config import TrainConfig
 
 
 class TrainingStopped(RunFailedError):
     """Raised on ranks other than 0 when rank 0's callback stopped the run (e.g. an Optuna prune)."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. ``None`` means a per-optimizer default (see ``peak_lr``/``decay``/``warmup``).
-
-    ``batch_size`` is the global batch: under torchrun each of the N ranks takes batch_size / N
-    images per step, so a run means the same thing on one device or many.
-    """
-
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float | None = None
-    weight_decay: float | None = None
-    schedule: str = "onecycle"
-    warmup_epochs: float | None = None
-    label_smoothing: float = 0.1
-    ema: float | None = None
-    augment: bool = True
-    device: str = "auto"
-    seed: int = 0
-    reports_per_epoch: int = 1
-    max_batches_per_epoch: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise UnknownNameError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise UnknownNameError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
-        checks = [
-            (self.epochs >= 1, "epochs must be >= 1"),
-            (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.lr is None or self.lr > 0, "lr must be > 0"),
-            (self.weight_decay is None or self.weight_decay >= 0, "weight_decay must be >= 0"),
-            (self.warmup_epochs is None or 0 <= self.warmup_epochs < self.epochs, "warmup_epochs must be < epochs"),
-            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
-            (self.ema is None or 0 < self.ema < 1, "ema decay must be in (0, 1)"),
-            (self.reports_per_epoch >= 1, "reports_per_epoch must be >= 1"),
-            (self.max_batches_per_epoch is None or self.max_batches_per_epoch >= 1, "max_batches_per_epoch >= 1"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ScalerError(f"bad training option: {message}")
-
-    @property
-    def peak_lr(self) -> float:
-        """``lr`` or the default: SGD 0.1 per 128 images (linear scaling), AdamW 1e-3 * sqrt(batch / 128)."""
-        if self.lr is not None:
-            return self.lr
-        if self.optimizer == "sgd":
-            return 0.1 * self.batch_size / 128
-        return 1e-3 * math.sqrt(self.batch_size / 128)
-
-    @property
-    def decay(self) -> float:
-        """``weight_decay`` or the default: 5e-4 for SGD, 0.05 for AdamW (whose decay is multiplied by lr)."""
-        if self.weight_decay is not None:
-            return self.weight_decay
-        return 5e-4 if self.optimizer == "sgd" else 0.05
-
-    @property
-    def warmup(self) -> float:
-        """Warm-up in epochs: ``warmup_epochs`` or 30% of the run (onecycle) / min(1, 10% of the run) (cosine)."""
-        if self.warmup_epochs is not None:
-            return self.warmup_epochs
-        return 0.3 * self.epochs if self.schedule == "onecycle" else min(1.0, 0.1 * self.epochs)
 
 
 @dataclass(frozen=True)
