@@ -49,3 +49,31 @@ def test_bad_policy_and_size_are_one_line_errors() -> None:
         adapt_strides(b0, 28, policy="sometimes")
     with pytest.raises(ScalerError, match="at least 1 px"):
         adapt_strides(b0, 28, 0)
+
+
+def test_inspect_shows_the_adapted_net_and_as_written_turns_it_off(cli) -> None:
+    import json
+
+    code, out, _ = cli("inspect", "efficientnet-b0", "--resolution", "28", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["strides_changed"] == ["stem1 s2->s1"] and shown["layers"][-4]["output"].endswith("x2x2")
+    code, out, _ = cli("inspect", "efficientnet-b0", "--resolution", "28", "--strides", "as-written", "--json")
+    assert code == 0 and json.loads(out)["strides_changed"] == [] and json.loads(out)["macs"] < shown["macs"]
+    code, out, _ = cli("inspect", "efficientnet-b0", "--json")  # at its own 224 px nothing changes
+    assert json.loads(out)["strides_changed"] == [] and json.loads(out)["macs"] == 385_814_752
+
+
+def test_train_saves_the_spec_it_trained(cli, tmp_path) -> None:
+    code, _, err = cli("train", "efficientnet-b0", "--width", "0.25", "--data",
+                       "synthetic:classes=3,size=200,test_size=30,resolution=16", "--val-size", "40", "--epochs", "1",
+                       "--batch-size", "64", "--device", "cpu", "--min-feature", "4", "--results", str(tmp_path))
+    assert code == 0 and "strides adapted to 16 px: stem1 s2->s1, stage2 s2->s1" in err
+    (run,) = (tmp_path / "runs").iterdir()
+    trained = parse_spec((run / "model.arch").read_text())
+    assert last_feature_size(trained, 16) == 4 and trained.layers[0].block.stride == 1
+
+
+@pytest.mark.parametrize("argv", [["--strides", "sometimes"], ["--min-feature", "0"]])
+def test_bad_stride_flags_exit_2(cli, argv: list[str]) -> None:
+    code, _, err = cli("inspect", "efficientnet-b0", *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1

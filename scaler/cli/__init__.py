@@ -12,7 +12,7 @@ from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 from scaler.bench import PRESETS, BenchConfig
 from scaler.export import FORMATS
-from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
+from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides, strides_changed
 from scaler.report import fixed, format_table, plain, si
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
@@ -68,7 +68,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from scaler.nn.complexity import complexity
     from scaler.zoo import load_spec
 
-    spec = load_spec(args.target, args.model).scale(args.depth, args.width, args.resolution)
+    written = load_spec(args.target, args.model).scale(args.depth, args.width, args.resolution)
+    spec = adapt_strides(written, written.resolution, args.min_feature, args.strides)
+    changed = strides_changed(written, spec)
     cx = complexity(spec, num_classes=args.classes)
     layers = [{
         "layer": f"{lc.part}{sum(1 for x in cx.layers[: lc.index + 1] if x.part == lc.part)}",
@@ -79,10 +81,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"name": spec.name, "family": spec.family, "resolution": cx.resolution,
                           "width": spec.width, "depth": spec.depth, "params": cx.params, "macs": cx.macs,
-                          "acts": cx.acts, "layers": layers, "dsl": spec.text()}, indent=1))
+                          "acts": cx.acts, "layers": layers, "strides": args.strides, "strides_changed": changed,
+                          "dsl": spec.text()}, indent=1))
         return 0
     print(f"{spec.name} ({spec.family}) at {cx.resolution} px, width x{spec.width:g}, depth x{spec.depth:g}: "
           f"{cx.params:,} params, {si(cx.macs)} MACs, {si(cx.acts)} activations")
+    if changed:
+        print(f"strides adapted to {cx.resolution} px (last feature map >= {args.min_feature} px): {', '.join(changed)}"
+              f"; --strides as-written shows the model as written")
     print(format_table(layers, [
         ("layer", "layer", plain), ("block", "block", plain), ("repeats", "r", plain),
         ("output", "output", plain), ("params", "params", si), ("macs", "MACs", si),
@@ -130,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from scaler.training.trainer import distributed_context
     from scaler.zoo import load_spec
 
-    spec = load_spec(args.target, args.model).scale(args.depth, args.width)
+    written = load_spec(args.target, args.model).scale(args.depth, args.width)
     cfg = train_config(args, ema=args.ema)
     data_cfg = data_config(args)
     if not args.no_save:
@@ -139,6 +145,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     data = load_data(data_cfg)
     ctx = distributed_context()
+    spec = adapt_strides(written.scale(resolution=data.resolution), data.resolution, args.min_feature, args.strides)
+    if strides_changed(written, spec) and ctx.is_main and not args.json:
+        print(f"strides adapted to {data.resolution} px: {', '.join(strides_changed(written, spec))}", file=sys.stderr)
     record, model = fit(spec, data, cfg, progress=not args.json and ctx.is_main, evaluate_test=True)
     record["data"] = dataclasses.asdict(data_cfg)
     if not ctx.is_main:
@@ -350,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_arguments(inspect)
     inspect.add_argument("--resolution", type=positive_int, help="input resolution in pixels")
     inspect.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
+    add_stride_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     inspect.set_defaults(func=cmd_inspect)
 
@@ -357,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_arguments(train)
     add_data_arguments(train, "input resolution (default: the data set's own)")
     add_train_arguments(train, epochs=10)
+    add_stride_arguments(train)
     train.add_argument("--ema", type=float, help="keep an EMA of the weights with this decay (e.g. 0.999)")
     train.add_argument("--no-save", action="store_true", help="do not write a run folder")
     train.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
