@@ -15,12 +15,12 @@ import time
 import numpy as np
 import optuna
 
-from scaler.nn.complexity import complexity
 from scaler.data import DataConfig, load_data
-from scaler.training.fit import fit
-from scaler.training.proxies import score
+from scaler.nn.complexity import complexity
 from scaler.search import load_space
 from scaler.stats import kendall, spearman
+from scaler.training.fit import fit
+from scaler.training.proxies import score
 from scaler.training.trainer import TrainConfig
 
 

@@ -24,9 +24,9 @@ import torch
 import torchvision
 from torch import nn
 
+from scaler.data import DEBIAN_FASHION_MNIST_DIR, DataConfig, load_data
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
-from scaler.data import DEBIAN_FASHION_MNIST_DIR, DataConfig, load_data
 from scaler.training.trainer import TrainConfig, train
 from scaler.zoo import get_model
 

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +70,7 @@ def run_arm(n: int, cmd: list[str], url: str, study: str) -> dict:
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
              for _ in range(n)]
     errors = [p.communicate()[1] for p in procs]
-    for p, err in zip(procs, errors):
+    for p, err in zip(procs, errors, strict=True):
         if p.returncode:
             raise SystemExit(f"worker failed ({p.returncode}): {err[-2000:]}")
     import optuna
@@ -90,8 +89,9 @@ def table(title: str, rows: list[dict], base: float) -> None:
     print(f"{'workers':>7} {'trials':>6} {'surplus/failed':>14} {'span s':>7} {'trials/min':>10} {'speed-up':>8} "
           f"{'median trial s':>14} {'per worker ms/trial':>19}")
     for r in rows:
+        per_trial_ms = 1000 * r["span_s"] * r["workers"] / r["finished"]
         print(f"{r['workers']:>7} {r['finished']:>6} {r['failed']:>14} {r['span_s']:>7.1f} {r['per_min']:>10.1f} "
-              f"{r['per_min'] / base:>7.2f}x {r['trial_s']:>14.3f} {1000 * r['span_s'] * r['workers'] / r['finished']:>19.0f}")
+              f"{r['per_min'] / base:>7.2f}x {r['trial_s']:>14.3f} {per_trial_ms:>19.0f}")
 
 
 def main() -> None:
@@ -140,7 +140,7 @@ def main() -> None:
           f"{1000 * ref['span_s'] / ref['finished']:.0f} ms/trial")
     overhead = [1000 * r["span_s"] * r["workers"] / r["finished"] for r in stub]
     print("\nstorage + sampling cost per trial and worker: "
-          + ", ".join(f"{n} worker(s) {ms:.0f} ms" for n, ms in zip(counts, overhead))
+          + ", ".join(f"{n} worker(s) {ms:.0f} ms" for n, ms in zip(counts, overhead, strict=True))
           + f"; a real tiny trial takes {real[0]['trial_s']:.2f} s, a real search trial tens of seconds or more.")
 
 

@@ -14,9 +14,9 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
-from scaler.dsl import Spec
 from scaler.zoo import _library, library, spaces_dir
 
 

@@ -294,7 +294,7 @@ def test_augment_is_a_seeded_shifted_crop_and_flip() -> None:
     assert 10 < flips < 54  # about half are flipped
 
     flipped_only = augment_batch(x, torch.Generator().manual_seed(0), hflip=True, padding=0)
-    is_flip = [torch.equal(a, b.flip(2)) for a, b in zip(flipped_only, x)]
+    is_flip = [torch.equal(a, b.flip(2)) for a, b in zip(flipped_only, x, strict=True)]
     assert all(is_flip[i] or torch.equal(flipped_only[i], x[i]) for i in range(len(x))) and 10 < sum(is_flip) < 54
 
 

@@ -155,7 +155,7 @@ def test_extends_overrides_settings_and_inherits_layers():
 
 def test_extends_layer_lines_replace_all_layers():
     child2 = parse_text(BASE)["child2"]
-    assert [(l.part, type(l.block)) for l in child2.layers] == [("stage", Basic), ("head", Linear)]
+    assert [(layer.part, type(layer.block)) for layer in child2.layers] == [("stage", Basic), ("head", Linear)]
     assert child2.layers[0].block.channels == 64
     # Inherited settings stay; a setting after the layer lines still counts.
     assert (child2.family, child2.resolution, child2.act, child2.width) == ("fam", 128, "silu", 2.0)
@@ -460,7 +460,10 @@ def test_blocks_fill_model_defaults():
 def test_depth_multiplier_ceils_only_depth_scalable_stages():
     spec = parse_spec(BLOCKS).scale(depth=1.5)
     blocks = spec.blocks()
-    count = lambda layer: sum(1 for b in blocks if b.layer == layer)
+
+    def count(layer: int) -> int:
+        return sum(1 for b in blocks if b.layer == layer)
+
     assert count(0) == 2  # stem conv r2: stem is never deeper
     assert count(1) == 1  # stem maxpool
     assert count(2) == 5  # ceil(1.5 * 3)

@@ -80,11 +80,12 @@ DSL_CHARS = "abcdefghiklmnoprstuvwxyz0123456789    \n\n\n{}[],.$=#-x_/"
 WORDS = sorted({
     "model", "extends", "stem", "stage", "head", "choice", "conv", "mbconv", "basic", "bottleneck", "maxpool",
     "avgpool", "gpool", "adaptpool", "fc", "norm", "dense", "transition", "inception", "inc3a", "inc3c",
-    "preact", "width", "depth", "depth_round", "round", "resolution", "dropout", "drop_path", "act", "family", "divisor", "bn_eps",
+    "preact", "width", "depth", "depth_round", "round", "resolution", "dropout", "drop_path", "act", "family",
+    "divisor", "bn_eps",
     "gn_groups", "silu", "relu", "none", "bn", "gn", "dw", "ceil", "noskip", "ws", "nobias", "c", "k", "s",
     "e", "se", "r", "g", "b", "p", "o", "d", "growth", "c1=", "r3=", "pp", "pf", "k5=", "c7=", "3", "5", "16",
     "0", "0.25", "1.5", "1e999", "1e-5", "1x7", "{3,5}", "[1..4]", "[16..64/8]", "$k", "$kernel", "{", "}",
-    "[", "]", "=", "#", "\n", "\n  ", "\n  ", " ", " ", "  ",
+    "[", "]", "=", "#", "\n", "\n  ", " ", "  ",
 })
 MINI_HEADER = "model m\n  choice k {3,5}\n  choice kernel [1..3]\n"
 
@@ -440,5 +441,6 @@ def test_generated_spaces_round_trip_and_fix(space, rnd):
     assert isinstance(spec, Spec)
     assert parse_text(spec.text()) == {spec.name: spec}
     if "kk" in values:
-        used = [l.block.kernel for l, o in zip(spec.layers, space.layers) if getattr(o.block, "kernel", 0) == Tied("kk")]
+        used = [layer.block.kernel for layer, o in zip(spec.layers, space.layers, strict=True)
+                if getattr(o.block, "kernel", 0) == Tied("kk")]
         assert all(k == values["kk"] for k in used)

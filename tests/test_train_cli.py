@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from scaler.nn.build import build
 from scaler.dsl import parse_spec
+from scaler.nn.build import build
 from scaler.results import load_runs
 
 SYNTH = "synthetic:classes=4,size=600,test_size=64,resolution=16"

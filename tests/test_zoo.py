@@ -10,9 +10,9 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
-from scaler.dsl import Spec
 from scaler.zoo import REFERENCE_DIR, get_model, library, published
 
 # zoo name -> torchvision builder name (GoogLeNet and Inception-v3 without auxiliary heads).

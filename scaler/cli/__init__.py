@@ -1,4 +1,10 @@
-"""The ``scaler`` command: zoo, inspect (and the commands that build on them)."""
+"""The ``scaler`` command: zoo, inspect, train, search, scale, bench, export, dashboard.
+
+Parses flags (their choices and defaults come from the core's constants and config dataclasses),
+calls the core, prints. A ScalerError is one line on stderr with its exit code (2: bad input);
+nothing in scaler imports this package. Heavy modules are imported inside the commands, so
+``scaler zoo`` starts without torch or Optuna.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,21 @@ import argparse
 import json
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from scaler.bench import PRESETS, BenchConfig
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
-from scaler.bench import PRESETS, BenchConfig
 from scaler.export import FORMATS
 from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides, strides_changed
 from scaler.report import fixed, format_table, plain, si
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
 from scaler.training.config import OPTIMIZERS, TrainConfig
+
+if TYPE_CHECKING:
+    from scaler.data import DataConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,7 +129,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str) ->
     parser.add_argument("--results", help="results folder (default: $SCALER_RESULTS or ./results)")
 
 
-def data_config(args: argparse.Namespace) -> "DataConfig":
+def data_config(args: argparse.Namespace) -> DataConfig:
     from scaler.data import DataConfig, resolve_device
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))  # under torchrun: this process's GPU
@@ -131,8 +141,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from scaler.data import load_data
-    from scaler.training.fit import fit
     from scaler.results import save_run
+    from scaler.training.fit import fit
     from scaler.training.trainer import distributed_context
     from scaler.zoo import load_spec
 
@@ -258,7 +268,8 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
                           "trials": result.rows, "stats": result.stats, "out_dir": str(result.out_dir)}, indent=1))
         return 0
     columns = [("trial", "trial", plain), ("value", "objective", fixed(4)), ("val_acc", "val acc", fixed(4)),
-               ("params", "params", si), ("macs", "MACs", si), ("latency_ms", "ms/img", fixed(2)), ("reference", "note", plain)]
+               ("params", "params", si), ("macs", "MACs", si), ("latency_ms", "ms/img", fixed(2)),
+               ("reference", "note", plain)]
     print(f"\nstudy {result.study_name} ({result.storage}), MACs target {si(result.target_macs)} "
           f"({result.stats['target_source']}); top trials:")
     print(format_table(result.rows[:10], columns))
@@ -390,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--trials", type=positive_int, default=16, help="finished trials the study should have")
     search.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
     search.add_argument("--width", type=positive_float, default=0.5, help="proxy width multiplier of every candidate")
-    search.add_argument("--prefilter", type=int, default=0, help="score K random candidates by a zero-cost proxy, train the best first")
+    search.add_argument("--prefilter", type=int, default=0,
+                        help="score K random candidates by a zero-cost proxy, train the best first")
     search.add_argument("--proxy", choices=("synflow", "naswot", "params"), default="synflow")
     search.add_argument("--study", help="study name (resumes when it exists)")
     search.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db for many workers "

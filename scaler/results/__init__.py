@@ -30,8 +30,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from scaler.errors import RunFailedError
 from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, SCHEMA_VERSION

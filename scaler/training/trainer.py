@@ -311,7 +311,7 @@ class _EMA:
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
         self.module = copy.deepcopy(model).eval().requires_grad_(False)
-        pairs = list(zip(self.module.state_dict().values(), model.state_dict().values()))
+        pairs = list(zip(self.module.state_dict().values(), model.state_dict().values(), strict=True))
         self.float_pairs = [(e, m) for e, m in pairs if e.is_floating_point()]
         self.other_pairs = [(e, m) for e, m in pairs if not e.is_floating_point()]
 

@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaler.nn.complexity import complexity
 from scaler.dsl import DSLError, Model, Spec, parse_file, require_spec
 from scaler.errors import UnknownNameError
+from scaler.nn.complexity import complexity
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 
