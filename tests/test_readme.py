@@ -19,7 +19,8 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 #: What a synopsis placeholder stands for, by the flag before it (or the subcommand for a positional).
 VALUES = {"--family": "resnet", "--width": "0.5", "--depth": "1.2", "--resolution": "32", "--data": "fashion-mnist",
           "--epochs": "1", "--trials": "4", "--storage": "sqlite:///results/studies.db", "--base": "latest",
-          "TARGET": "efficientnet-b0", "NAME": "efficientnet-b0", "FILE": "search_spaces/mbconv.arch"}
+          "--seeds": "3", "--run": "20261204-plain-cnn", "TARGET": "efficientnet-b0", "NAME": "efficientnet-b0",
+          "FILE": "search_spaces/mbconv.arch"}
 
 
 def code_lines() -> list[str]:
