@@ -17,3 +17,9 @@ class RunFailedError(ScalerError):
     """Something went wrong while running (not the user's input): exit code 1."""
 
     exit_code = 1
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -45,7 +45,8 @@ def free_port() -> int:
 
 
 class PgCluster:
-    """``with PgCluster() as pg: pg.url`` -> ``postgresql+psycopg2://scaler:PASSWORD@127.0.0.1:PORT/scaler``."""
+    """``with PgCluster() as pg: pg.url`` -> ``postgresql://scaler:PASSWORD@127.0.0.1:PORT/scaler``, the
+    README's plain form (SQLAlchemy's default driver, psycopg 3); ``url_for(..., driver="psycopg2")`` names one."""
 
     def __init__(self, durable: bool = False, max_connections: int = 100) -> None:
         self.durable, self.max_connections = durable, max_connections
@@ -99,23 +100,23 @@ class PgCluster:
         self.create_database("scaler")
         return self
 
-    def url_for(self, database: str, password: str = PASSWORD) -> str:
-        return f"postgresql+psycopg2://scaler:{password}@127.0.0.1:{self.port}/{database}"
+    def url_for(self, database: str, password: str = PASSWORD, driver: str = "") -> str:
+        scheme = f"postgresql+{driver}" if driver else "postgresql"
+        return f"{scheme}://scaler:{password}@127.0.0.1:{self.port}/{database}"
 
     @property
     def url(self) -> str:
         return self.url_for("scaler")
 
     def create_database(self, name: str) -> str:
-        import psycopg2
+        import sqlalchemy
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="scaler", password=PASSWORD, dbname="postgres")
+        engine = sqlalchemy.create_engine(self.url_for("postgres"), isolation_level="AUTOCOMMIT")
         try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         finally:
-            conn.close()
+            engine.dispose()
         return self.url_for(name)
 
     def stop(self) -> None:

@@ -24,8 +24,10 @@ from scaler.cli import main
 from scaler.data import DataConfig, load_data
 from scaler.errors import RunFailedError
 from scaler.results import check_writable, load_runs
-from scaler.search import (BudgetSampler, SearchConfig, latest_best, mask_url, open_storage, redact,
-                           run_search)
+from scaler.search import SearchConfig, latest_best, run_search
+from scaler.study.budget import BudgetSampler
+from scaler.study.storage import mask_url, open_storage, redact
+from scaler.study.workers import HOLD_ENV
 from scaler.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,29 +131,21 @@ def test_a_silent_worker_on_another_host_is_failed_by_heartbeat_and_retried(tmp_
 
 
 def search_cmd(space: str, url: str, study: str, results: Path, trials: int) -> list[str]:
-    # 8 epochs: a trial seen training is still training when the signal lands (3 epochs of these tiny
-    # nets could end first on a quiet machine, leaving nothing in flight to re-queue)
     return [sys.executable, "-m", "scaler", "search", "--space", space, "--sampler", "random", "--pruner", "none",
-            "--data", "synthetic:classes=4,size=1200,resolution=16", "--val-size", "128", "--train-size", "1024",
-            "--width", "1", "--epochs", "8", "--device", "cpu", "--trials", str(trials), "--storage", url,
-            "--study", study, "--results", str(results), "--json"]
+            *SYNTH, "--trials", str(trials), "--storage", url, "--study", study, "--results", str(results), "--json"]
 
 
-def stop_mid_trial(cmd: list[str], url: str, study: str, signum: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def stop_mid_trial(cmd: list[str], hold: Path, signum: int) -> subprocess.CompletedProcess:
+    """Run ``cmd`` and send it ``signum`` while it provably trains: its first training report holds
+    there (``SCALER_TEST_HOLD_TRIAL``) until the signal comes."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", HOLD_ENV: str(hold)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                trials = trials_of(url, study)
-            except Exception:  # noqa: BLE001 - the study does not exist yet
-                trials = []
-            if any(t.state == TS.RUNNING and "proxies" in t.user_attrs for t in trials):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("no trial started training")
+        while not (hold.exists() and hold.read_text().endswith("\n")):
+            if time.time() > deadline or proc.poll() is not None:
+                pytest.fail("no trial started training")
+            time.sleep(0.1)
         proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -165,7 +159,7 @@ def stop_mid_trial(cmd: list[str], url: str, study: str, signum: int) -> subproc
 def test_ctrl_c_fails_and_requeues_the_trial_prints_a_summary_and_resumes(tmp_path: Path, space: str) -> None:
     url = sqlite(tmp_path)
     cmd = search_cmd(space, url, "int", tmp_path, 2)
-    stopped = stop_mid_trial(cmd, url, "int", signal.SIGINT)
+    stopped = stop_mid_trial(cmd, tmp_path / "hold", signal.SIGINT)
     assert stopped.returncode == 130, stopped.stderr[-3000:]
     assert "Traceback" not in stopped.stderr
     assert re.search(r"scaler: interrupted: \d/2 trials finished, trial \d+ failed and queued again",
@@ -187,7 +181,7 @@ def test_ctrl_c_fails_and_requeues_the_trial_prints_a_summary_and_resumes(tmp_pa
 @pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c(tmp_path: Path, space: str) -> None:
     url = sqlite(tmp_path)
-    stopped = stop_mid_trial(search_cmd(space, url, "term", tmp_path, 2), url, "term", signal.SIGTERM)
+    stopped = stop_mid_trial(search_cmd(space, url, "term", tmp_path, 2), tmp_path / "hold", signal.SIGTERM)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-3000:]
     assert "Traceback" not in stopped.stderr and "scaler: interrupted" in stopped.stderr
     states = [t.state for t in trials_of(url, "term")]

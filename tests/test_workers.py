@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-psycopg2 = pytest.importorskip("psycopg2")
+pytest.importorskip("psycopg")  # the README's plain postgresql:// URL takes psycopg 3
 import optuna  # noqa: E402
 
 from pgcluster import PASSWORD, PgCluster, Unavailable  # noqa: E402
+from scaler.study.workers import HOLD_ENV  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TS = optuna.trial.TrialState
@@ -70,8 +71,11 @@ def worker_cmd(space: str, url: str, study: str, results: Path, trials: int, *ex
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
-def start(cmd: list[str], n: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+def start(cmd: list[str], n: int, hold: Path | None = None) -> list[subprocess.Popen]:
+    """``n`` workers running ``cmd``; with ``hold``, the first of them to report training progress stops
+    there until it is killed (``SCALER_TEST_HOLD_TRIAL``, see ``kill_held``)."""
+    env = {**ENV, HOLD_ENV: str(hold)} if hold else ENV
+    return [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              start_new_session=True) for _ in range(n)]
 
 
@@ -106,19 +110,24 @@ def wait_for_training(url: str, study: str, pids: set[int], marker: str, deadlin
     pytest.fail("no trial started training")
 
 
-def kill_one_in_training(url: str, study: str, procs: list[subprocess.Popen], marker: str
-                         ) -> tuple[optuna.trial.FrozenTrial, int]:
-    """SIGKILL the worker of a trial seen training: (that trial, the worker's pid)."""
+def kill_held(hold: Path, procs: list[subprocess.Popen], deadline: float = 120) -> tuple[int, int]:
+    """SIGKILL the worker that holds mid-training at ``hold`` (it wrote ``<pid> <trial number>`` there and
+    waits to be killed, so the kill provably lands inside the trial): (that pid, that trial number)."""
     try:
-        victim = wait_for_training(url, study, {p.pid for p in procs}, marker)
-        pid = int(victim.user_attrs["worker"].rpartition(":")[2])
+        end = time.time() + deadline
+        while not (hold.exists() and hold.read_text().endswith("\n")):
+            if time.time() > end or any(p.poll() is not None for p in procs):
+                pytest.fail("no worker held in training: " + "".join(p.stderr.read()[-2000:] for p in procs
+                                                                      if p.poll() is not None))
+            time.sleep(0.1)
+        pid, number = map(int, hold.read_text().split())
         os.killpg(pid, signal.SIGKILL)
         # left unreaped on purpose: a killed worker can stay a zombie while its parent is busy
     except BaseException:
         for p in procs:
             os.killpg(p.pid, signal.SIGKILL)
         raise
-    return victim, pid
+    return pid, number
 
 
 def check_study(url: str, study: str, results: Path, budget: int) -> list[optuna.trial.FrozenTrial]:
@@ -213,9 +222,8 @@ def test_fast_trials_under_contention_stay_exact(pg: PgCluster, space: str, tmp_
 
 def test_sigkilled_worker_trial_is_failed_and_retried(pg: PgCluster, space: str, tmp_path: Path) -> None:
     url = pg.url
-    # 3 epochs: trials long enough that the one seen training is still training when the kill lands
-    procs = start(worker_cmd(space, url, "kill", tmp_path, GRID, "--epochs", "3"), 3)
-    victim, pid = kill_one_in_training(url, "kill", procs, "proxies")  # past its proxies: training
+    procs = start(worker_cmd(space, url, "kill", tmp_path, GRID), 3, hold=tmp_path / "hold")
+    pid, number = kill_held(tmp_path / "hold", procs)
     outs = finish(procs)
     for p, (code, stdout, stderr) in zip(procs, outs):
         if p.pid == pid:
@@ -224,10 +232,10 @@ def test_sigkilled_worker_trial_is_failed_and_retried(pg: PgCluster, space: str,
         assert code == 0, stderr[-3000:]
         no_secret(stdout, stderr)
     trials = check_study(url, "kill", tmp_path, GRID)
-    (dead,) = [t for t in trials if t.user_attrs.get("worker") == victim.user_attrs["worker"]
+    (dead,) = [t for t in trials if t.user_attrs.get("worker", "").endswith(f":{pid}")
                and t.state == TS.FAIL and not t.user_attrs.get("surplus")]
-    assert dead.number == victim.number
-    retry = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
+    assert dead.number == number
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == number]
     assert len(retry) == 1 and retry[0].params == dead.params
     assert retry[0].user_attrs["retry_reason"] == "its worker process is gone"
 
@@ -279,15 +287,16 @@ def test_three_scale_workers_train_every_grid_point_once(pg: PgCluster, tmp_path
 
 
 def test_sigkilled_scale_worker_point_is_retried_by_the_others(pg: PgCluster, tmp_path: Path) -> None:
-    procs = start(scale_cmd(pg.url, "gridkill", tmp_path, "--epochs", "4"), 3)
-    victim, pid = kill_one_in_training(pg.url, "gridkill", procs, "spec")  # the Spec is recorded before training
+    procs = start(scale_cmd(pg.url, "gridkill", tmp_path), 3, hold=tmp_path / "hold")
+    pid, number = kill_held(tmp_path / "hold", procs)
     outs = finish(procs, timeout=300)
     assert [code for p, (code, _, _) in zip(procs, outs) if p.pid == pid] == [-signal.SIGKILL]
     trials = check_grid(pg.url, "gridkill", tmp_path, [o for p, o in zip(procs, outs) if p.pid != pid])
-    dead = next(t for t in trials if t.number == victim.number)
-    assert dead.state == TS.FAIL
-    retried = [t for t in trials if t.state == TS.COMPLETE and t.params["point"] == victim.params["point"]]
-    assert len(retried) == 1 and retried[0].user_attrs["worker"] != victim.user_attrs["worker"]
+    dead = next(t for t in trials if t.number == number)
+    assert dead.state == TS.FAIL and dead.user_attrs["worker"].endswith(f":{pid}")
+    retried = [t for t in trials if t.state == TS.COMPLETE and t.params["point"] == dead.params["point"]]
+    assert len(retried) == 1 and retried[0].user_attrs["worker"] != dead.user_attrs["worker"]
+    assert retried[0].user_attrs["retry_of"] == number
 
 
 def test_database_outage_mid_run_is_one_line_and_resumable(space: str, tmp_path: Path) -> None:
@@ -306,7 +315,7 @@ def test_database_outage_mid_run_is_one_line_and_resumable(space: str, tmp_path:
             raise
         ((code, stdout, stderr),) = finish([proc], timeout=120)
         assert code == 1, stderr[-3000:]
-        assert stderr.strip().splitlines()[-1].startswith("scaler: error: storage postgresql+psycopg2://scaler:***@")
+        assert stderr.strip().splitlines()[-1].startswith("scaler: error: storage postgresql://scaler:***@")
         no_secret(stdout, stderr)
         done = cluster._run(str(cluster.bin / "pg_ctl"), "-D", str(cluster.dir / "data"), "-l",
                             str(cluster.dir / "server.log"), "-w", "-o",
@@ -327,7 +336,7 @@ def test_a_wrong_password_is_one_line_without_the_password(pg: PgCluster, space:
     done = subprocess.run(worker_cmd(space, url, "pw", tmp_path, 1), capture_output=True, text=True, env=ENV,
                           timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("scaler: error: cannot open storage postgresql+psycopg2://scaler:***@")
+    assert done.stderr.strip().startswith("scaler: error: cannot open storage postgresql://scaler:***@")
     assert len(done.stderr.strip().splitlines()) == 1
     assert "not-the-Pw.9" not in done.stderr + done.stdout
 
@@ -354,5 +363,5 @@ def test_scaler_dashboard_serves_the_workers_storage(pg: PgCluster, tmp_path: Pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
-    assert f"storage postgresql+psycopg2://scaler:***@127.0.0.1:{pg.port}/scaler" in output
+    assert f"storage postgresql://scaler:***@127.0.0.1:{pg.port}/scaler" in output
     no_secret(output)

@@ -10,10 +10,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from scaler.nn.build import build
-from scaler.nn.complexity import complexity
 from scaler.data import Dataset, resolve_device
 from scaler.dsl import Spec
+from scaler.nn.build import build
+from scaler.nn.complexity import complexity
 from scaler.training.trainer import Report, TrainConfig, distributed_context, train
 
 

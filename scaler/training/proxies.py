@@ -16,8 +16,8 @@ import math
 import torch
 from torch import nn
 
-from scaler.nn.build import build
 from scaler.dsl import Spec
+from scaler.nn.build import build
 
 PROXIES = ("naswot", "synflow", "params")
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish)

@@ -1,0 +1,130 @@
+"""What a search is: its config, its space, and the Optuna sampler, pruner and settings it implies."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from scaler.data import Dataset
+from scaler.dsl import Space, Spec
+from scaler.errors import ScalerError
+from scaler.training.trainer import TrainConfig
+
+OBJECTIVES = ("reward", "constraint", "pareto")
+SAMPLERS = ("tpe", "random", "nsga2", "grid")
+PRUNERS = ("hyperband", "median", "none")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What to search and how; the fidelity knobs live here and in the TrainConfig/DataConfig."""
+
+    space: str = "mbconv"
+    objective: str = "reward"
+    target_macs: float | None = None
+    w: float = -0.07
+    max_macs: float | None = None
+    max_params: float | None = None
+    pareto_metric: str = "macs"
+    sampler: str = "tpe"
+    pruner: str = "hyperband"
+    trials: int = 16
+    timeout: float | None = None
+    width: float = 0.5
+    prefilter: int = 0
+    proxy: str = "synflow"
+    study: str | None = None
+    storage: str | None = None
+    seed: int = 0
+    proxy_batch: int = 64
+
+    def __post_init__(self) -> None:
+        for value, allowed, what in ((self.objective, OBJECTIVES, "objective"), (self.sampler, SAMPLERS, "sampler"),
+                                     (self.pruner, PRUNERS, "pruner"), (self.pareto_metric, ("macs", "latency"), "pareto metric")):
+            if value not in allowed:
+                raise ScalerError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+        if self.target_macs is not None and not self.target_macs > 0:
+            raise ScalerError(f"--target-macs must be positive, got {self.target_macs:g}")
+        if self.objective == "constraint" and self.max_macs is None and self.max_params is None:
+            raise ScalerError("--objective constraint needs --max-macs and/or --max-params")
+        for name in ("max_macs", "max_params"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ScalerError(f"--{name.replace('_', '-')} must be positive, got {value:g}")
+        if self.sampler == "grid" and self.prefilter:
+            raise ScalerError("--prefilter does not combine with --sampler grid (the grid visits every point)")
+        if self.objective == "pareto" and self.sampler == "tpe":
+            object.__setattr__(self, "sampler", "nsga2")
+
+
+def load_space(name: str) -> Space:
+    """A search space by zoo name or file; a fixed model is refused."""
+    from scaler.zoo import load_target
+
+    model = load_target(name)
+    if not isinstance(model, Space):
+        raise ScalerError(f"{name!r} is a fixed model without choices, not a search space (e.g. --space mbconv)")
+    return model
+
+
+def reference_point(space: Space) -> tuple[str, dict[str, Any]] | None:
+    """A zoo model that is a point of ``space`` (EfficientNet-B0 for mbconv), with its choice values."""
+    from scaler.zoo import library
+
+    for name, model in library().items():
+        if isinstance(model, Spec):
+            values = space.values_of(model)
+            if values is not None:
+                return name, values
+    return None
+
+
+def grid_size(space: Space) -> int:
+    """How many points a grid over ``space`` has."""
+    return math.prod(len(p.values) for p in space.params().values())
+
+
+def make_sampler(cfg: SearchConfig, space: Space) -> Any:
+    """The Optuna sampler ``cfg.sampler`` names, seeded with ``cfg.seed``."""
+    import optuna
+
+    if cfg.sampler == "tpe":
+        # constant_liar: with several workers, trials still running count as bad, so workers spread out.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=min(8, max(2, cfg.trials // 2)),
+                                              constant_liar=True)
+    if cfg.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=cfg.seed)
+    if cfg.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=cfg.seed, population_size=max(4, min(50, cfg.trials // 2)))
+    grid = {name: list(p.values) for name, p in space.params().items()}
+    size = math.prod(len(v) for v in grid.values())
+    if size > 100_000:
+        raise ScalerError(f"a grid over this space has {size:,} points; use --sampler tpe or random")
+    return optuna.samplers.GridSampler(grid, seed=cfg.seed)
+
+
+def make_pruner(cfg: SearchConfig, train_cfg: TrainConfig) -> Any:
+    """The Optuna pruner ``cfg.pruner`` names; none for a Pareto search (no single value to compare)."""
+    import optuna
+
+    if cfg.objective == "pareto" or cfg.pruner == "none":
+        return optuna.pruners.NopPruner()
+    steps = train_cfg.epochs * train_cfg.reports_per_epoch
+    if cfg.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=steps, reduction_factor=3)
+
+
+def study_settings(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data: Dataset, target: float) -> dict:
+    """What a study's trials must share to be comparable; a resumed study must match it."""
+    return {
+        "space": space.text(), "objective": cfg.objective, "w": cfg.w, "target_macs": target,
+        "max_macs": cfg.max_macs, "max_params": cfg.max_params, "pareto_metric": cfg.pareto_metric,
+        "width": cfg.width, "data": data.name, "resolution": data.resolution, "train_size": len(data.x_train),
+        "val_size": len(data.x_val), "epochs": train_cfg.epochs, "batch_size": train_cfg.batch_size,
+        "optimizer": train_cfg.optimizer, "lr": train_cfg.lr,
+    }
