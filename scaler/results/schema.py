@@ -45,8 +45,16 @@ LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", 
                                       "mac_ratio"),
                required=("label", "name", "params", "macs"),
                numeric=("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"))
-COMPARE = Table("compare.csv", columns=("strategy", "mac_ratio", "macs", "val_acc"),
-                required=("strategy", "macs", "val_acc"), numeric=("mac_ratio", "macs", "val_acc"))
+#: One row per (strategy, ratio) cell: ``macs`` counts the model as written (what the ratios match),
+#: ``trained_macs`` the one trained (the stride rule); ``val_acc`` is the mean over ``seeds`` finished
+#: seeds, ``val_std`` their spread, and ``vs_compound`` [``vs_low``, ``vs_high``] the cell minus compound
+#: at the same ratio paired by seed with its 95% interval and ``verdict``. Files written before seeds
+#: have only the first four columns; readers need only ``required``.
+COMPARE = Table("compare.csv", columns=("strategy", "mac_ratio", "macs", "val_acc", "val_std", "seeds",
+                                        "vs_compound", "vs_low", "vs_high", "verdict", "trained_macs"),
+                required=("strategy", "macs", "val_acc"),
+                numeric=("mac_ratio", "macs", "val_acc", "val_std", "seeds", "vs_compound", "vs_low", "vs_high",
+                         "trained_macs"))
 COEFFICIENTS = "coefficients.json"
 FITS = "fits.json"
 COMPARE_DETAIL = "compare.json"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def _fit_once(u: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]
 
 
 def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None = None, bootstrap: int = 200,
-                  seed: int = 0, m0: float | None = None) -> PowerLaw:
+                  seed: int = 0, m0: float | None = None, err_se: Sequence[float] | None = None) -> PowerLaw:
     """Fit error = a * (macs / m0)^-b + c (a, b, c >= 0) by least squares, with a parametric bootstrap.
     ``m0`` is the MACs the law counts from (the base's; default the smallest of ``macs``).
 
@@ -114,8 +115,10 @@ def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None
 
     For a given b the model is linear in a and c (solved exactly), so only b is searched: a grid over
     (0, 4] refined by golden-section search. The bootstrap refits ``bootstrap`` copies of the data with
-    each error redrawn around the fit, with the residual spread plus, when ``n_val`` (validation images)
-    is given, the binomial spread of an accuracy measured on ``n_val`` images.
+    each error redrawn around the fit, with the residual spread plus the measurement noise of each point:
+    ``err_se`` when given (the standard error of a mean over seeds, which is what moves a proxy run),
+    else, when ``n_val`` (validation images) is given, the binomial spread of an accuracy measured on
+    ``n_val`` images.
     """
     x = np.asarray(macs, dtype=float)
     y = np.asarray(err, dtype=float)
@@ -133,8 +136,13 @@ def fit_power_law(macs: Sequence[float], err: Sequence[float], n_val: int | None
         return law
     fitted = A * u ** -b + c
     resid_var = sse / max(1, len(x) - 3)
-    binom_var = np.clip(y * (1 - y), 0, None) / n_val if n_val else 0.0
-    sigma = np.sqrt(resid_var + binom_var)
+    if err_se is not None:
+        if len(err_se) != len(y):
+            raise ScalerError(f"err_se needs one value per point, got {len(err_se)} for {len(y)}")
+        noise_var = np.asarray(err_se, dtype=float) ** 2
+    else:
+        noise_var = np.clip(y * (1 - y), 0, None) / n_val if n_val else 0.0
+    sigma = np.sqrt(resid_var + noise_var)
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(bootstrap):
