@@ -16,12 +16,25 @@ import torchvision
 
 from scaler import scaling
 from scaler.cli import main
-from scaler.nn.complexity import complexity
 from scaler.data import DataConfig
 from scaler.dsl import parse_spec
 from scaler.errors import ScalerError
-from scaler.scaling import (Coefficients, ScaleConfig, at_phi, fit_power_law, grid_candidates, grow, ladder,
-                            published_coefficients, published_spec, run_scale, solve_ratio, strategy_spec)
+from scaler.fidelity import adapt_strides
+from scaler.nn.complexity import complexity
+from scaler.scaling import (
+    Coefficients,
+    ScaleConfig,
+    at_phi,
+    fit_power_law,
+    grid_candidates,
+    grow,
+    ladder,
+    published_coefficients,
+    published_spec,
+    run_scale,
+    solve_ratio,
+    strategy_spec,
+)
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
@@ -148,9 +161,9 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     trained: list[str] = []
     real_train_spec = scaling.fidelity.train_spec
 
-    def counting_train_spec(spec, data, train_cfg, callback=None):
+    def counting_train_spec(spec, data, train_cfg, callback=None, evaluate_test=False):
         trained.append(spec.name)
-        return real_train_spec(spec, data, train_cfg, callback=callback)
+        return real_train_spec(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test)
 
     monkeypatch.setattr(scaling.fidelity, "train_spec", counting_train_spec)
 
@@ -167,7 +180,7 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     first = trained[0]
 
     # 2. Interrupted in the middle of the second point's training (Ctrl-C).
-    def interrupted_train_spec(spec, data, train_cfg, callback=None):
+    def interrupted_train_spec(spec, data, train_cfg, callback=None, evaluate_test=False):
         trained.append(spec.name)
         raise KeyboardInterrupt
 
@@ -212,9 +225,12 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     for r in ladder_rows:
         assert parse_spec((out / "models" / f"{r['name']}.arch").read_text()).name == r["name"]
 
-    # 5. Other settings on the same study: refused, one line.
+    # 5. Other settings on the same study, the stride rule among them: refused, one line.
     with pytest.raises(ScalerError, match="other settings"):
         run_scale(dataclasses.replace(cfg, macs_tol=0.2), DATA, FAST, tmp_path, log=lambda m: None)
+    with pytest.raises(ScalerError, match="other settings"):
+        run_scale(dataclasses.replace(cfg, strides="as-written"), DATA, FAST, tmp_path, log=lambda m: None)
+    assert len(trained) == 4
 
 
 # --- bisection and the law fit ----------------------------------------------------------------
@@ -262,6 +278,19 @@ def test_power_law_fit_recovers_known_parameters() -> None:
         fit_power_law(macs[:2], err[:2])
 
 
+def test_the_bootstrap_redraws_points_with_their_seed_spread() -> None:
+    macs = np.array([1e6, 2e6, 4e6, 8e6, 16e6])
+    err = 0.3 * (macs / 1e6) ** -0.5 + 0.1
+    quiet = fit_power_law(macs, err, n_val=100_000, bootstrap=200, seed=0, err_se=[1e-4] * 5)
+    noisy = fit_power_law(macs, err, n_val=100_000, bootstrap=200, seed=0, err_se=[0.02] * 5)
+    binomial = fit_power_law(macs, err, n_val=100_000, bootstrap=200, seed=0)
+    # the same fit (the means), a band as wide as the seed noise: the binomial noise of 100k images is tiny
+    assert (quiet.a, quiet.b, quiet.c) == (noisy.a, noisy.b, noisy.c) == (binomial.a, binomial.b, binomial.c)
+    assert noisy.c_std > 10 * quiet.c_std and noisy.c_std > 10 * binomial.c_std
+    with pytest.raises(ScalerError, match="one value per point"):
+        fit_power_law(macs, err, err_se=[0.01])
+
+
 def test_an_error_that_rises_with_macs_fits_a_flat_law() -> None:
     err = [0.20, 0.25, 0.31, 0.40]  # bigger nets further from convergence in a short run
     law = fit_power_law([1e6, 2e6, 4e6, 8e6], err, bootstrap=0)
@@ -275,18 +304,21 @@ def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> 
     report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     out = tmp_path / "scale" / "efficientnet-b0"
     rows = list(csv.DictReader((out / "compare.csv").open()))
-    assert list(rows[0]) == ["strategy", "mac_ratio", "macs", "val_acc"]
+    assert list(rows[0]) == ["strategy", "mac_ratio", "macs", "val_acc", "val_std", "seeds", "vs_compound", "vs_low",
+                             "vs_high", "verdict", "trained_macs"]
+    assert {r["seeds"] for r in rows} == {"1"} and {r["val_std"] for r in rows} == {"0.0"}
     assert [(r["strategy"], float(r["mac_ratio"])) for r in rows] == [("baseline", 1.0)] + [
         (s, k) for s in scaling.STRATEGIES for k in (2.0, 4.0)]
     base_macs = int(rows[0]["macs"])
-    for r, full in zip(rows, report["compare"]["rows"]):
+    for r, full in zip(rows, report["compare"]["rows"], strict=True):
         assert int(r["macs"]) / base_macs == pytest.approx(full["achieved_ratio"])
         # At 16 px the stride-2 maps round coarsely (32 px: 2.37x, 33 px: 4.87x): near, not equal.
         assert abs(math.log(full["achieved_ratio"] / float(r["mac_ratio"]))) <= math.log(1.3)
     fits = json.loads((out / "fits.json").read_text())
     assert set(fits) == set(scaling.STRATEGIES)
     for f in fits.values():
-        assert set(f) == {"a", "b", "c", "a_std", "b_std", "c_std", "m0", "x"}
+        assert set(f) == {"a", "b", "c", "a_std", "b_std", "c_std", "m0", "x", "noise"}
+        assert f["noise"] == "binomial (128 images)"  # one seed: no seed spread to redraw with
         # counted from the base: a is a fraction of error, not a * base_macs^b (1e22 for b = 4)
         assert f["m0"] == base_macs and f["x"] == "mac_ratio" and 0 <= f["a"] <= 1
     assert report["coefficients"]["source"] == "paper"
@@ -297,6 +329,115 @@ def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> 
     # A rerun trains nothing: every model is found among the runs.
     again = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     assert all(r["reused"] for r in again["compare"]["rows"])
+
+
+def compare_files(out: Path) -> tuple[str, dict]:
+    return (out / "compare.csv").read_text(), json.loads((out / "fits.json").read_text())
+
+
+def test_same_seed_same_numbers(tmp_path: Path) -> None:
+    cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2", bootstrap=10)
+    for name in ("a", "b"):  # two results folders: nothing reused, everything trained twice
+        run_scale(cfg, DATA, FAST, tmp_path / name, log=lambda m: None)
+    first, again = (compare_files(tmp_path / name / "scale" / "efficientnet-b0") for name in ("a", "b"))
+    assert first == again
+    assert len(first[0].splitlines()) == 1 + 1 + len(scaling.STRATEGIES)
+
+
+def test_compare_with_seeds_gives_spreads_and_a_verdict_per_cell(tmp_path: Path) -> None:
+    from scaler.stats import VERDICTS
+
+    cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2,4", bootstrap=20, seeds=2)
+    report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    out = tmp_path / "scale" / "efficientnet-b0"
+    rows = list(csv.DictReader((out / "compare.csv").open()))
+    full = report["compare"]["rows"]
+    assert len(rows) == 1 + 2 * len(scaling.STRATEGIES) and all(r["seeds"] == "2" for r in rows)
+    assert any(float(r["val_std"]) > 0 for r in rows)  # two seeds of a short run do not agree to the digit
+    compound = {r["mac_ratio"]: r for r in full if r["strategy"] == "compound"}
+    for r, written in zip(full, rows, strict=True):
+        assert len(r["val_accs"]) == 2 and r["val_acc"] == pytest.approx(np.mean(r["val_accs"]))
+        assert float(written["val_std"]) == pytest.approx(np.std(r["val_accs"], ddof=1))
+        if r["strategy"] == "baseline":
+            assert written["verdict"] == "" and written["vs_compound"] == ""
+        elif r["strategy"] == "compound":
+            assert written["verdict"] == "reference"
+        else:  # paired by seed with compound at the same ratio
+            diffs = np.subtract(r["val_accs"], compound[r["mac_ratio"]]["val_accs"])
+            assert r["vs_compound"] == pytest.approx(diffs.mean()) and r["verdict"] in VERDICTS
+            assert r["vs_low"] <= r["vs_compound"] <= r["vs_high"]
+    runs = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/run.json")]
+    assert len(runs) == 2 * len(rows) and {r["extra"]["seed"] for r in runs} == {0, 1}
+    assert {r["train"]["seed"] for r in runs} == {0, 1}
+    fits = json.loads((out / "fits.json").read_text())
+    assert set(fits) == set(scaling.STRATEGIES) and {f["noise"] for f in fits.values()} == {"seed spread"}
+    assert json.loads((out / "summary.json").read_text())["compare"]["rows"][1]["val_accs"] == full[1]["val_accs"]
+    text = scaling.format_report(report)
+    assert "mean ± std over 2 seeds" in text and " ± " in text and "vs compound" in text and "reference" in text
+
+
+TINY_64 = """
+model tiny64
+  family plain
+  resolution 64
+  stem  conv c8 s2
+  stage conv c16 s2
+  stage conv c16 s2
+  stage conv c32 s2
+  head  gpool
+  head  fc
+"""
+
+
+@pytest.mark.parametrize(("strides", "stem_stride", "changed"), [("adapt", 1, ["stem1 s2->s1"]),
+                                                                  ("as-written", 2, [])])
+def test_the_trained_base_has_the_strides_of_the_rule(tmp_path: Path, strides: str, stem_stride: int,
+                                                      changed: list[str]) -> None:
+    from scaler.fidelity import last_feature_size
+
+    arch = tmp_path / "tiny64.arch"
+    arch.write_text(TINY_64)
+    # written for 64 px (total stride 16: a 4x4 map), trained at 16 px: 1x1 as written, 2x2 adapted
+    cfg = ScaleConfig(base=str(arch), alpha=1.2, beta=1.1, gamma=1.15, train=True, width=0.25, strides=strides)
+    report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    assert report["fidelity"]["strides"] == strides and report["fidelity"]["strides_changed"] == changed
+    base = next(r for r in report["ladder"] if r["label"] == "base")
+    run = Path(base["run"])
+    for trained in (parse_spec(json.loads((run / "run.json").read_text())["spec"]),
+                    parse_spec((run / "model.arch").read_text())):
+        assert trained.layers[0].block.stride == stem_stride
+        assert [layer.block.stride for layer in trained.layers[1:4]] == [2, 2, 2]
+        assert last_feature_size(trained, 16) == (2 if strides == "adapt" else 1)
+    # the ladder is the model as written, whatever the rule
+    assert parse_spec(Path(base["path"]).read_text()).layers[0].block.stride == 2
+    assert base["macs"] == complexity(parse_spec(TINY_64)).macs
+    assert (base["trained_macs"] > base["fidelity_macs"]) == (strides == "adapt")
+
+
+def test_grid_winner_on_the_mean_of_seeds_and_the_phi_model_tested(tmp_path: Path) -> None:
+    cfg = ScaleConfig(**TINY_GRID, seeds=2, train=True, phi=1, storage=f"sqlite:///{tmp_path / 'studies.db'}")
+    report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
+    grid = report["grid"]
+    confirmed = grid["confirmed"]
+    assert len(confirmed) == 3 and all(c["seeds"] == 2 and len(c["val_accs"]) == 2 for c in confirmed)
+    by_label = {r["label"]: r for r in grid["rows"]}
+    for c in confirmed:  # the grid's trial is the first seed
+        assert c["val_accs"][0] == by_label[c["label"]]["val_acc"] == c["one_seed_acc"]
+    means = [c["val_acc"] for c in confirmed]
+    assert means == sorted(means, reverse=True) and confirmed[0]["verdict"] == "winner"
+    assert all(c["verdict"] in ("better", "not distinguishable", "worse") for c in confirmed[1:])
+    coefficients = report["coefficients"]
+    assert (coefficients["alpha"], coefficients["beta"], coefficients["gamma"]) == (
+        confirmed[0]["alpha"], confirmed[0]["beta"], confirmed[0]["gamma"])
+    assert coefficients["seeds"] == 2 and coefficients["val_acc"] == pytest.approx(means[0])
+    assert coefficients["val_std"] == pytest.approx(np.std(confirmed[0]["val_accs"], ddof=1))
+    assert grid["winner"]["label"] == confirmed[0]["label"]
+    model = report["model"]
+    assert model["val_acc"] is not None and 0 <= model["test_acc"] <= 1
+    text = scaling.format_report(report)
+    assert "the best 3 points with 2 seeds each" in text and "test acc" in text
+    summary = json.loads((tmp_path / "scale" / "efficientnet-b0" / "summary.json").read_text())
+    assert summary["grid"]["confirmed"] == confirmed and summary["model"]["test_acc"] == model["test_acc"]
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -319,6 +460,15 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     assert "unknown model" in one_line_error(capsys, ["scale", "--base", "no-such-net", "--phi", "1", *res])
     assert "no search result" in one_line_error(capsys, ["scale", "--base", "latest", "--phi", "1", *res])
     assert "together" in one_line_error(capsys, ["scale", "--alpha", "1.2", "--phi", "1", *res])
+    for flag, value in (("--seeds", "0"), ("--strides", "sometimes"), ("--min-feature", "0")):
+        with pytest.raises(SystemExit) as usage:  # argparse's refusal, one line
+            main(["scale", "--compare", flag, value, *res])
+        err = capsys.readouterr().err
+        assert usage.value.code == 2 and err.count("\n") == 1 and err.startswith("scaler scale: error:")
+        assert f"argument {flag}" in err, err
+    for bad in ({"seeds": 0}, {"strides": "sometimes"}, {"min_feature": 0}):  # the core refuses them too
+        with pytest.raises(ScalerError):
+            ScaleConfig(compare=True, **bad)
     assert not (tmp_path / "scale").exists()  # bad input leaves nothing behind
 
 
@@ -354,8 +504,8 @@ def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -
     assert report["base"]["source"] == "latest" and report["fidelity"]["width"] == 0.25
     trained_base = next(r for r in report["ladder"] if r["label"] == "base")
     run = json.loads((Path(trained_base["run"]) / "run.json").read_text())
-    # trained as it was searched
-    assert scaling.network_identity(parse_spec(run["spec"])) == scaling.network_identity(best)
+    # trained as it was searched, through the same stride rule at the same resolution
+    assert scaling.network_identity(parse_spec(run["spec"])) == scaling.network_identity(adapt_strides(best, 16))
 
 
 def test_a_storage_lost_mid_grid_is_a_one_line_run_failure(tmp_path: Path) -> None:

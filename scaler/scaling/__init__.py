@@ -14,9 +14,15 @@ phi, the ladder), ``fidelity`` (training scaled models once each), ``grid`` (the
 The package owns ``results/scale/<base>/`` (each file written atomically): ``grid.csv`` (alpha, beta,
 gamma, val_acc, macs, params), ``coefficients.json``, ``ladder.csv`` (label, name, phi, width, depth,
 resolution, params, macs, mac_ratio), ``models/*.arch``, ``compare.csv`` (strategy, mac_ratio, macs,
-val_acc), ``fits.json`` ({strategy: {a, b, c, a_std, b_std, c_std, m0, x}}: error = a * (MACs / m0)^-b + c
-with m0 the base's MACs, x = "mac_ratio"), ``compare.json`` (the full comparison table and
-predictions) and ``summary.json`` (what the last call printed, as JSON).
+val_acc, val_std, seeds, vs_compound, vs_low, vs_high, verdict, trained_macs), ``fits.json`` ({strategy:
+{a, b, c, a_std, b_std, c_std, m0, x, noise}}: error = a * (MACs / m0)^-b + c with m0 the base's MACs,
+x = "mac_ratio"), ``compare.json`` (the full comparison table and predictions) and ``summary.json``
+(what the last call printed, as JSON).
+
+Every trained model goes through the stride rule of ``scaler.fidelity`` at its training resolution
+(``--strides``, ``--min-feature``); ladders, plans and MAC ratios count the model as written. With
+``--seeds S`` every comparison cell and the grid's best points are trained with S seeds and reported
+as mean ± std with paired verdicts (``scaler.stats``).
 
 It imports scaler.dsl, scaler.nn.complexity, scaler.data, scaler.zoo, scaler.training, scaler.errors,
 scaler.search (only for the latest search's best model), scaler.study (Optuna storages and the trial

@@ -1,9 +1,10 @@
 """Single-dimension vs compound scaling at matched MACs (the paper's Tables 3 and 7, on the user's data).
 
 At each MAC ratio (2x, 4x, 8x by default) the base at fidelity is scaled by depth only, width only,
-resolution only (each multiplier found by bisection on the counted MACs) and compound (phi found
-likewise); each is trained, a power law is fitted per strategy and read at exactly the requested
-ratios and at the next rungs.
+resolution only (each multiplier found by bisection on the counted MACs of the model as written) and
+compound (phi found likewise); each is trained with the stride rule and every seed, compared with
+compound at the same ratio paired by seed, a power law is fitted per strategy to the means and read
+at exactly the requested ratios and at the next rungs.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import csv
 import dataclasses
 import math
 import time
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results.schema import STRATEGIES
 from scaler.scaling.coefficients import Coefficients
-from scaler.scaling.fidelity import Fidelity
+from scaler.scaling.fidelity import Fidelity, paired, seed_summary
 from scaler.scaling.growth import at_phi, grow, network_identity
 from scaler.scaling.laws import PowerLaw, fit_power_law
+from scaler.stats import Spread
 
 
 def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], target: float, lo: float = 1.0,
@@ -127,7 +130,8 @@ def compare_plan(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity,
 
 
 def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[dict]:
-    """Train (or reuse) every planned model, those at the data's resolution first: one row each, in plan order."""
+    """Train (or reuse) every planned model with every seed, those at the data's resolution first: one row
+    each, in plan order, with the mean and spread over seeds and the paired comparison with compound."""
     log = fidelity.log
     m0 = plan[0].macs
     order = sorted(range(len(plan)), key=lambda i: (plan[i].spec.resolution != fidelity.resolution,
@@ -136,32 +140,49 @@ def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[di
     for n, i in enumerate(order, 1):
         strategy, ratio, mult, spec, m = plan[i]
         start = time.perf_counter()
-        record, reused = fidelity.train_or_reuse(spec, {"stage": "compare", "base": key, "strategy": strategy,
-                                                        "mac_ratio": ratio,
-                                                        **({"phi": mult["phi"]} if "phi" in mult else {})})
-        acc = record.get("val_acc")
+        records, trained = fidelity.train_seeds(spec, {"stage": "compare", "base": key, "strategy": strategy,
+                                                       "mac_ratio": ratio,
+                                                       **({"phi": mult["phi"]} if "phi" in mult else {})})
+        cell = seed_summary(records)
+        acc = f"val acc {Spread(cell['val_acc'], cell['val_std'], cell['seeds'])}" if cell["seeds"] else "diverged"
         log(f"compare {n}/{len(plan)} {strategy} {ratio:g}x (d={mult['depth']:.3g} w={mult['width']:.3g} "
-            f"r={spec.resolution} px, {m / m0:.2f}x MACs): "
-            + (f"val acc {acc:.4f}" if acc is not None else "diverged")
-            + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
+            f"r={spec.resolution} px, {m / m0:.2f}x MACs): {acc} over {len(records)} seed(s)"
+            + (" (reused earlier runs)" if not trained else f" in {time.perf_counter() - start:.0f} s"))
         cx = fidelity.count(spec)
         rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
                    "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],
                    "resolution_px": spec.resolution, "phi": mult.get("phi"), "params": cx.params, "name": spec.name,
-                   "val_acc": acc, "train_time_s": record.get("train_time_s"), "reused": reused}
-    return [r for r in rows if r is not None]
+                   **cell, "trained_macs": records[0].get("macs"),
+                   "train_time_s": sum(r.get("train_time_s") or 0.0 for r in records), "reused": not trained}
+    table = [r for r in rows if r is not None]
+    compound = {r["mac_ratio"]: r["val_accs"] for r in table if r["strategy"] == "compound"}
+    for r in table:
+        if r["strategy"] == "compound":
+            r.update({"vs_compound": None, "vs_low": None, "vs_high": None, "verdict": "reference"})
+        elif r["mac_ratio"] in compound:
+            r.update(paired(r["val_accs"], compound[r["mac_ratio"]], "vs_compound"))
+        else:  # the baseline: no compound model at 1x
+            r.update({"vs_compound": None, "vs_low": None, "vs_high": None, "verdict": None})
+    return table
 
 
-def fit_laws(table: Sequence[dict], m0: float, n_val: int, bootstrap: int, seed: int) -> dict[str, PowerLaw]:
-    """Per strategy with at least 3 finished points (the baseline included), its law of error vs MACs."""
-    laws: dict[str, PowerLaw] = {}
+def fit_laws(table: Sequence[dict], m0: float, n_val: int, bootstrap: int,
+             seed: int) -> dict[str, tuple[PowerLaw, str]]:
+    """Per strategy with at least 3 finished points (the baseline included), its law of error vs MACs
+    fitted to the means over seeds, and the noise its bootstrap redrew each point with: the seed spread
+    (the standard error of the mean) when every point has two finished seeds or more, else the binomial
+    noise of an accuracy on n_val images."""
+    laws: dict[str, tuple[PowerLaw, str]] = {}
     base_row = table[0]
     for strategy in STRATEGIES:
         pts = [r for r in [base_row, *[r for r in table if r["strategy"] == strategy]] if r["val_acc"] is not None]
         if len(pts) < 3:
             continue
-        laws[strategy] = fit_power_law([r["macs"] for r in pts], [1 - r["val_acc"] for r in pts], n_val=n_val,
-                                       bootstrap=bootstrap, seed=seed, m0=m0)
+        seeded = all(r["seeds"] > 1 for r in pts)
+        se = [r["val_std"] / math.sqrt(r["seeds"]) for r in pts] if seeded else None
+        law = fit_power_law([r["macs"] for r in pts], [1 - r["val_acc"] for r in pts], n_val=n_val,
+                            bootstrap=bootstrap, seed=seed, m0=m0, err_se=se)
+        laws[strategy] = (law, "seed spread" if seeded else f"binomial ({n_val} images)")
     return laws
 
 
@@ -178,12 +199,14 @@ def run_compare(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, 
     plan = compare_plan(base_fid, coefficients, fidelity, ratios, key)
     m0 = plan[0].macs
     table = train_plan(plan, fidelity, key)
-    laws = fit_laws(table, m0, len(fidelity.data.base.x_val), bootstrap, seed)
+    fitted = fit_laws(table, m0, len(fidelity.data.base.x_val), bootstrap, seed)
+    laws = {strategy: law for strategy, (law, _) in fitted.items()}
     # each law read at exactly the requested ratios: fair where rounding missed the target
     matched = [{"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0, **_accuracy(law, ratio * m0)}
                for ratio in ratios for strategy, law in laws.items()]
     predictions = [{"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0,
                     "phi": math.log(ratio) / math.log(coefficients.product), **_accuracy(law, ratio * m0)}
                    for ratio in (max(ratios) * 2.0, max(ratios) * 4.0) for strategy, law in laws.items()]
-    return {"rows": table, "fits": {s: law.as_dict() for s, law in laws.items()}, "matched": matched,
-            "predictions": predictions, "base_macs": m0, "paper": [r for r in paper_table() if r["table"] == "7"]}
+    return {"rows": table, "fits": {s: {**law.as_dict(), "noise": noise} for s, (law, noise) in fitted.items()},
+            "matched": matched, "predictions": predictions, "base_macs": m0, "seeds": fidelity.seeds,
+            "paper": [r for r in paper_table() if r["table"] == "7"]}

@@ -7,11 +7,13 @@ The results files' names and columns, and the strategies the comparison names, b
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
+from scaler.fidelity import DEFAULT_MIN_FEATURE, check_policy
 
 PAPER_BASE = "efficientnet-b0"
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
@@ -25,6 +27,8 @@ DEFAULT_TOL = 0.05
 DEFAULT_MACS_TOL = 0.075
 DEFAULT_RATIOS = (2.0, 4.0, 8.0)
 DEFAULT_PROXY_WIDTH = 0.5
+GRID_CONFIRM = 3
+"""With --seeds S > 1, the grid's best points (by their one-seed accuracy) retrained with every seed."""
 
 
 def drop_float_noise(x: float) -> float:
@@ -60,7 +64,12 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class ScaleConfig:
-    """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid."""
+    """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid.
+
+    ``strides`` and ``min_feature`` are the stride rule (``scaler.fidelity``) every trained model goes
+    through at its training resolution; ``seeds`` is how many trainer seeds each comparison cell and each
+    of the grid's top points gets (``--seed`` and the next ones), so differences come with their noise.
+    """
 
     phi: float | None = None
     base: str | None = None
@@ -84,6 +93,9 @@ class ScaleConfig:
     storage: str | None = None
     seed: int = 0
     depth_round: str = "round"
+    seeds: int = 1
+    strides: str = "adapt"
+    min_feature: int = DEFAULT_MIN_FEATURE
 
     def __post_init__(self) -> None:
         if self.depth_round not in DEPTH_ROUNDINGS:
@@ -110,6 +122,11 @@ class ScaleConfig:
         object.__setattr__(self, "ratios", parse_ratios(self.ratios))
         if self.bootstrap < 0:
             raise ScalerError(f"--bootstrap must be >= 0, got {self.bootstrap}")
+        if self.seeds < 1:
+            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        check_policy(self.strides)
+        if self.min_feature < 1:
+            raise ScalerError(f"--min-feature must be at least 1 px, got {self.min_feature}")
 
     @property
     def explicit_coefficients(self) -> bool:

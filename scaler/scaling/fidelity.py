@@ -1,10 +1,13 @@
-"""Training scaled models at fidelity, each network once.
+"""Training scaled models at fidelity, each network and seed once.
 
 Every model is counted at two sizes: *nominal* (the base's own width and resolution, e.g. 224 px,
 3 input channels and 1000 classes like ``scaler zoo``: the ladder) and *fidelity* (times the proxy
-width, at the training resolution and the data's channels and classes: what is trained). A trained
-model is saved as a run (kind ``scale``) keyed by its network, data cut and trainer settings, so a
-later call (or another stage) reuses it instead of training it again.
+width, at the training resolution and the data's channels and classes: what is planned). What is
+trained is the fidelity Spec through the stride rule of ``scaler.fidelity`` at its training
+resolution (a net written for 224 px would end in a 1x1 map at 28 px); MAC ratios and plans stay the
+model as written. A trained model is saved as a run (kind ``scale``, its trained Spec) keyed by the
+trained network, data cut and trainer settings (seed included), so a later call (or another stage)
+reuses it instead of training it again.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaler.data import DataConfig, Dataset
 from scaler.dsl import Spec
+from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.scaling.growth import count, grow, network_identity
+from scaler.stats import compare, spread
 from scaler.training.trainer import TrainConfig
 
 
@@ -48,13 +54,17 @@ class DataCache:
 
 @dataclass
 class Fidelity:
-    """How scaled models are trained: proxy width, the data (at the base's resolution) and the trainer."""
+    """How scaled models are trained: proxy width, the data (at the base's resolution), the trainer, the
+    stride rule every trained Spec goes through at its training resolution, and the seeds per cell."""
 
     width: float
     data: DataCache
     train: TrainConfig
     results: str | Path | None = None
     log: Callable[[str], None] = print
+    strides: str = "adapt"
+    min_feature: int = DEFAULT_MIN_FEATURE
+    seeds: int = 1
     _index: dict[str, dict] | None = None
 
     @property
@@ -69,28 +79,40 @@ class Fidelity:
     def num_classes(self) -> int:
         return self.data.base.num_classes
 
+    @property
+    def seed_values(self) -> list[int]:
+        """The trainer seeds of a cell trained with every seed: ``--seed`` and the next ``seeds - 1``."""
+        return [self.train.seed + i for i in range(self.seeds)]
+
     def base(self, spec: Spec) -> Spec:
-        """The nominal base at fidelity: proxy width, training resolution."""
+        """The nominal base at fidelity: proxy width, training resolution (strides as written)."""
         return grow(spec, width=self.width).scale(resolution=self.resolution)
+
+    def trained(self, spec: Spec) -> Spec:
+        """The Spec as trained: the stride rule applied at its own (training) resolution. Plans and MAC
+        ratios use the model as written; this is what is trained, keyed and saved."""
+        return adapt_strides(spec, spec.resolution, self.min_feature, self.strides)
 
     def count(self, spec: Spec) -> Any:
         """The Spec's counts with the data's input channels and classes."""
         return count(spec, self.in_channels, self.num_classes)
 
     def describe(self) -> dict:
-        """The fidelity as JSON: proxy width, resolution, data and trainer settings."""
+        """The fidelity as JSON: proxy width, resolution, stride rule, data and trainer settings (what a
+        grid study pins: a resumed study must match it)."""
         d = self.data.base
-        return {"width": self.width, "resolution": self.resolution, "data": d.name, "train_size": len(d.x_train),
+        return {"width": self.width, "resolution": self.resolution, "strides": self.strides,
+                "min_feature": self.min_feature, "data": d.name, "train_size": len(d.x_train),
                 "val_size": len(d.x_val), "seed": self.data.cfg.seed, "epochs": self.train.epochs,
                 "batch_size": self.train.batch_size, "optimizer": self.train.optimizer, "lr": self.train.lr}
 
-    def key(self, spec: Spec) -> str:
-        """What makes two trainings the same: the network (not its name), the data cut, the trainer."""
-        data = dataclasses.asdict(self.data.config(spec.resolution))
+    def key(self, trained: Spec, train: TrainConfig) -> str:
+        """What makes two trainings the same: the network trained (not its name), the data cut, the trainer."""
+        data = dataclasses.asdict(self.data.config(trained.resolution))
         data.pop("device", None)
-        train = dataclasses.asdict(self.train)
-        train.pop("device", None)
-        text = json.dumps({"spec": network_identity(spec), "data": data, "train": train}, sort_keys=True,
+        settings = dataclasses.asdict(train)
+        settings.pop("device", None)
+        text = json.dumps({"spec": network_identity(trained), "data": data, "train": settings}, sort_keys=True,
                           default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -105,21 +127,26 @@ class Fidelity:
         return self._index
 
     def train_or_reuse(self, spec: Spec, extra: dict, save_weights: bool = False,
-                       callback: Callable[[Any], None] | None = None) -> tuple[dict, bool]:
-        """Train ``spec`` at this fidelity, or reuse a finished run of the same network and settings.
+                       callback: Callable[[Any], None] | None = None, seed: int | None = None,
+                       evaluate_test: bool = False) -> tuple[dict, bool]:
+        """Train ``spec`` (as written) at this fidelity with the stride rule and trainer ``seed`` (default
+        the trainer's), or reuse a finished run of the same trained network and settings.
 
-        Returns the run record and whether it was reused. Every trained model is saved as a run
-        (kind ``scale``, ``extra`` with ``key`` plus what the caller passes).
+        Returns the run record and whether it was reused. Every trained model is saved as a run (kind
+        ``scale``, its trained Spec, ``extra`` with ``key`` plus what the caller passes). With
+        ``evaluate_test`` a run that has no test accuracy yet is trained again to get one.
         """
         from scaler.results import save_run
 
-        key = self.key(spec)
+        trained = self.trained(spec)
+        train = self.train if seed is None else dataclasses.replace(self.train, seed=seed)
+        key = self.key(trained, train)
         known = self.index().get(key)
-        if known is not None:
+        if known is not None and not (evaluate_test and known.get("status") == "ok" and known.get("test_acc") is None):
             return known, True
-        data = self.data.get(spec.resolution)
-        record, model = train_spec(spec, data, self.train, callback=callback)
-        record["data"] = dataclasses.asdict(self.data.config(spec.resolution))
+        data = self.data.get(trained.resolution)
+        record, model = train_spec(trained, data, train, callback=callback, evaluate_test=evaluate_test)
+        record["data"] = dataclasses.asdict(self.data.config(trained.resolution))
         state = None
         if save_weights:
             state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
@@ -128,13 +155,47 @@ class Fidelity:
         self.index()[key] = record
         return record, False
 
+    def train_seeds(self, spec: Spec, extra: dict, seeds: Sequence[int] | None = None) -> tuple[list[dict], int]:
+        """``spec`` trained (or reused) with each trainer seed (default ``seed_values``): the records in seed
+        order and how many were trained now."""
+        records, trained = [], 0
+        for seed in self.seed_values if seeds is None else seeds:
+            record, reused = self.train_or_reuse(spec, {**extra, "seed": seed}, seed=seed)
+            records.append(record)
+            trained += not reused
+        return records, trained
 
-def train_spec(spec: Spec, data: Dataset, cfg: TrainConfig,
-               callback: Callable[[Any], None] | None = None) -> tuple[dict, Any]:
+
+def seed_summary(records: Sequence[dict]) -> dict:
+    """One cell's accuracy over its seeds, from its runs in seed order: ``val_acc`` (mean of the finished
+    seeds, None if all diverged), ``val_std``, ``seeds`` (finished) and ``val_accs`` (per seed, None for a
+    diverged one)."""
+    accs = [r.get("val_acc") for r in records]
+    done = [a for a in accs if a is not None]
+    s = spread(done) if done else None
+    return {"val_acc": s.mean if s else None, "val_std": s.std if s else None, "seeds": len(done),
+            "val_accs": accs}
+
+
+def paired(accs: Sequence[float | None], against: Sequence[float | None], name: str) -> dict:
+    """``accs`` against ``against`` paired by seed over the seeds both finished (``scaler.stats.compare``):
+    the mean difference as ``name``, ``vs_low`` and ``vs_high`` (its 95% interval, None with fewer than
+    two pairs) and ``verdict`` (None without a pair)."""
+    pairs = [(a, b) for a, b in zip(accs, against, strict=True) if a is not None and b is not None]
+    if not pairs:
+        return {name: None, "vs_low": None, "vs_high": None, "verdict": None}
+    c = compare([a for a, _ in pairs], [b for _, b in pairs])
+    interval = c.n > 1
+    return {name: c.diff, "vs_low": c.low if interval else None, "vs_high": c.high if interval else None,
+            "verdict": c.verdict}
+
+
+def train_spec(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Any], None] | None = None,
+               evaluate_test: bool = False) -> tuple[dict, Any]:
     """Train ``spec`` on ``data`` (``scaler.training.fit.fit``): the run record and the model.
 
     A module-level name so that tests can watch or interrupt the training of scaled models.
     """
     from scaler.training.fit import fit
 
-    return fit(spec, data, cfg, callback=callback)
+    return fit(spec, data, cfg, callback=callback, evaluate_test=evaluate_test)

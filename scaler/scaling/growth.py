@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from scaler.dsl import Spec
 from scaler.errors import ScalerError

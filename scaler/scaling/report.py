@@ -5,8 +5,25 @@ from __future__ import annotations
 import math
 
 from scaler.report import fixed, format_table, si
+from scaler.stats import Spread
 
 _acc = fixed(4)
+
+
+def _spread(row: dict) -> str:
+    """A cell's accuracy over its seeds, ``mean ± std`` (the mean alone for one seed)."""
+    if row.get("val_acc") is None:
+        return "-"
+    return str(Spread(row["val_acc"], row.get("val_std") or 0.0, row.get("seeds") or 1))
+
+
+def _versus(row: dict, key: str) -> str:
+    """A cell against its reference paired by seed: the difference, its 95% interval and the verdict."""
+    if row.get(key) is None:
+        return row.get("verdict") or "-"
+    if row.get("vs_low") is None:
+        return f"{row[key]:+.4f} (one seed)"
+    return f"{row[key]:+.4f} [{row['vs_low']:+.4f}, {row['vs_high']:+.4f}] {row['verdict']}"
 
 
 def _mult(v: object) -> str:
@@ -24,8 +41,13 @@ def format_report(report: dict, full_ladder: bool = False) -> str:
     lines = [f"base: {report['base']['how']}"]
     fid = report.get("fidelity")
     if fid:
+        seeds = fid["seeds"]
         lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px, {fid['data']}, {fid['train_size']} "
-                     f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s)")
+                     f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s), "
+                     + (f"seeds {seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}")
+                     + f"; strides {fid['strides']}"
+                     + (f" (last feature map >= {fid['min_feature']} px; the base: {', '.join(fid['strides_changed'])})"
+                        if fid["strides_changed"] else ""))
     if report.get("grid"):
         lines += _grid_lines(report["grid"])
     c = report["coefficients"]
@@ -48,12 +70,25 @@ def _grid_lines(grid: dict) -> list[str]:
             format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
                 ("label", "alpha,beta,gamma", str), ("state", "state", str),
                 ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"), ("mac_ratio", "MACs", _ratio),
-                ("resolution", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)])]
+                ("resolution", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)]),
+            *_confirmed_lines(grid.get("confirmed") or [])]
+
+
+def _confirmed_lines(confirmed: list[dict]) -> list[str]:
+    """The best grid points retrained with every seed: the winner is the best mean."""
+    if not confirmed:
+        return []
+    return [f"the best {len(confirmed)} points with {max(c['seeds'] for c in confirmed)} seeds each (the winner is "
+            f"the best mean; each against it paired by seed, 95% CI):",
+            format_table([{**c, "acc": _spread(c), "vs": _versus(c, "vs_winner")} for c in confirmed], [
+                ("label", "alpha,beta,gamma", str), ("one_seed_acc", "one seed", _acc), ("acc", "val acc", str),
+                ("vs", "vs winner", str)])]
 
 
 def _model_lines(model: dict) -> list[str]:
     """The model at --phi: its multipliers and counts, its accuracy when trained, where it is saved."""
     trained = (f"; trained at {model['fidelity_resolution']} px: val acc {model['val_acc']:.4f}"
+               + (f", test acc {model['test_acc']:.4f}" if model.get("test_acc") is not None else "")
                if model.get("val_acc") is not None else "")
     return [f"\nphi={model['phi']:g}: {model['name']}: depth x{model['depth']:.4g}, width x{model['width']:.4g}, "
             f"{model['resolution']} px: {model['params']:,} params, {si(model['macs'])} MACs, "
@@ -72,21 +107,29 @@ def _ladder_lines(rows: list[dict]) -> list[str]:
                 ("depth", "depth", _mult), ("width", "width", _mult), ("resolution", "px", str),
                 ("params", "params", si), ("macs", "MACs", si), ("acts", "acts", si),
                 ("mac_ratio", "MAC ratio", _ratio), ("expected_ratio", "expected", _ratio),
-                *([("val_acc", "val acc", _acc)] if trained else [])])]
+                *([("val_acc", "val acc", _acc), ("test_acc", "test acc", _acc)] if trained else [])])]
 
 
 def _compare_lines(cmp: dict) -> list[str]:
     """The matched-MACs table, the best strategy per ratio, the fitted laws and their predictions."""
-    lines = ["\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7):",
-             format_table(cmp["rows"], [
+    seeds = cmp.get("seeds", 1)
+    lines = ["\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7), "
+             + (f"mean ± std over {seeds} seeds, each against compound at its ratio paired by seed (95% CI):"
+                if seeds > 1 else "one seed (--seeds S gives spreads and verdicts):"),
+             format_table([{**r, "acc": _spread(r), "vs": _versus(r, "vs_compound")} for r in cmp["rows"]], [
                  ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", _ratio),
                  ("achieved_ratio", "MACs", _ratio), ("depth", "d", _mult), ("width", "w", _mult),
-                 ("resolution", "r", _mult), ("params", "params", si), ("val_acc", "val acc", _acc)])]
+                 ("resolution", "r", _mult), ("params", "params", si), ("acc", "val acc", str),
+                 ("vs", "vs compound", str)])]
     off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
     if off:
         lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
             f"{r['strategy']} {r['mac_ratio']:g}x -> {r['achieved_ratio']:.2f}x" for r in off)
             + "; the fitted laws below compare the strategies at exactly matched MACs")
+    adapted = [r["trained_macs"] / r["macs"] for r in cmp["rows"] if r.get("trained_macs")]
+    if adapted and any(x != 1 for x in adapted):
+        lines.append(f"  MACs count the models as written (what the ratios match); trained with the stride rule they "
+                     f"count {min(adapted):.2f}x to {max(adapted):.2f}x that")
     for ratio in sorted({r["mac_ratio"] for r in cmp["rows"] if r["strategy"] != "baseline"}):
         trained = [r for r in cmp["rows"] if r["mac_ratio"] == ratio and r["val_acc"] is not None]
         fitted = [m for m in cmp.get("matched", []) if m["mac_ratio"] == ratio]
@@ -99,15 +142,15 @@ def _compare_lines(cmp: dict) -> list[str]:
                                                 sorted(fitted, key=lambda f: -f["val_acc"])))
         lines.append(f"  best at {ratio:g}x MACs: " + "; ".join(parts))
     if cmp["fits"]:
-        lines.append(f"\nfits error = a * (MACs / {si(cmp['base_macs'])})^-b + c, MACs relative to the base "
-                     f"(± bootstrap spread):")
+        lines.append(f"\nfits error = a * (MACs / {si(cmp['base_macs'])})^-b + c to the means, MACs relative to "
+                     f"the base (± bootstrap spread; each point redrawn with its noise, in brackets):")
         for s, f in cmp["fits"].items():
             if f["a"] == 0:  # the least-squares law is flat: a alone is not identified
                 lines.append(f"  {s:<10} flat: the error does not fall with MACs here (c={f['c']:.4f}"
-                             f"±{f['c_std']:.2g}, the mean error)")
+                             f"±{f['c_std']:.2g}, the mean error)  [{f['noise']}]")
                 continue
             lines.append(f"  {s:<10} a={f['a']:.4f}±{f['a_std']:.2g}  b={f['b']:.3f}±{f['b_std']:.2g}  "
-                         f"c={f['c']:.4f}±{f['c_std']:.2g}")
+                         f"c={f['c']:.4f}±{f['c_std']:.2g}  [{f['noise']}]")
         lines.append("predicted val acc at the next rungs (5-95% band):")
         for p in cmp["predictions"]:
             lines.append(f"  {p['strategy']:<10} {p['mac_ratio']:g}x ({si(p['macs'])} MACs, phi~{p['phi']:.1f}): "

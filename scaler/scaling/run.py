@@ -7,19 +7,21 @@ import csv
 import dataclasses
 import io
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from scaler.data import DataConfig
 from scaler.dsl import Spec
 from scaler.errors import RunFailedError
+from scaler.fidelity import strides_changed
 from scaler.results import schema
 from scaler.scaling.base import Base, resolve_base
 from scaler.scaling.coefficients import Coefficients, choose_coefficients, load_coefficients
 from scaler.scaling.compare import run_compare
 from scaler.scaling.config import DEFAULT_PROXY_WIDTH, ScaleConfig
 from scaler.scaling.fidelity import DataCache, Fidelity
-from scaler.scaling.grid import grid_candidates, run_grid
+from scaler.scaling.grid import GridPoint, confirm_top, grid_candidates, run_grid
 from scaler.scaling.growth import grow, ladder, published_coefficients
 from scaler.training.trainer import TrainConfig
 
@@ -35,13 +37,21 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
     out = results_root(results) / "scale" / base.key
     coefficients, why = choose_coefficients(cfg, base, out)
     fidelity = base_fid = None
+    changed: list[str] = []
+    points = None
     if coefficients is None or cfg.train or cfg.compare:
         fidelity = make_fidelity(cfg, base, data_cfg, train_cfg, results, log)
         base_fid = fidelity.base(base.spec)
+        if coefficients is None:  # bad grid settings are refused before anything is logged
+            points = grid_points(cfg, base, base_fid, fidelity)
+        changed = strides_changed(base_fid, fidelity.trained(base_fid))
+        if changed:
+            log(f"strides adapted to {base_fid.resolution} px (last feature map >= {cfg.min_feature} px): "
+                f"{', '.join(changed)}; --strides as-written trains the base as written")
     grid = None
     if coefficients is None:
-        assert fidelity is not None and base_fid is not None
-        coefficients, why, grid = search_coefficients(cfg, base, base_fid, fidelity,
+        assert fidelity is not None and base_fid is not None and points is not None
+        coefficients, why, grid = search_coefficients(cfg, base, base_fid, points, fidelity,
                                                       cfg.storage or default_storage(results), on_trial)
 
     rows = ladder(base.spec, coefficients, list(range(1, 8)) + ([cfg.phi] if cfg.phi is not None else []), base.key)
@@ -65,7 +75,8 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         "model": None if model is None else {**_without_spec(model), "dsl": model["spec"].text()},
         "compare": compare,
         "out_dir": str(out),
-        **({"fidelity": fidelity.describe()} if fidelity is not None else {}),
+        **({"fidelity": {**fidelity.describe(), "seeds": fidelity.seed_values, "strides_changed": changed}}
+           if fidelity is not None else {}),
         "coefficients": {**coefficients.as_dict(), "why": why},
         "ladder": [_without_spec(r) for r in rows],
         "elapsed_s": time.perf_counter() - started,
@@ -87,39 +98,57 @@ def make_fidelity(cfg: ScaleConfig, base: Base, data_cfg: DataConfig, train_cfg:
     if data_cfg.resolution is None and base.search_resolution:
         data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
     width = cfg.width or base.search_width or DEFAULT_PROXY_WIDTH
-    return Fidelity(width, DataCache(data_cfg), train_cfg, results, log)
+    return Fidelity(width, DataCache(data_cfg), train_cfg, results, log, cfg.strides, cfg.min_feature, cfg.seeds)
 
 
-def search_coefficients(cfg: ScaleConfig, base: Base, base_fid: Spec, fidelity: Fidelity, storage_url: str,
+def grid_points(cfg: ScaleConfig, base: Base, base_fid: Spec, fidelity: Fidelity) -> list[GridPoint]:
+    """The grid's points at the call's settings (a ScalerError when none is kept)."""
+    gs = cfg.grid_settings()
+    return grid_candidates(base_fid, gs["step"], gs["ranges"], gs["tol"], gs["macs_tol"], fidelity.in_channels,
+                           fidelity.num_classes, base.key)
+
+
+def search_coefficients(cfg: ScaleConfig, base: Base, base_fid: Spec, points: Sequence[GridPoint],
+                        fidelity: Fidelity, storage_url: str,
                         on_trial: Callable[[Any], None] | None) -> tuple[Coefficients, str, dict]:
-    """Run (or resume, or join) the grid study: the winner's coefficients, why, and the grid's report.
+    """Run (or resume, or join) the grid study over ``points``: the winner's coefficients, why, and the
+    grid's report. With --seeds S > 1 the best points are retrained with every seed and the winner is the
+    best mean.
 
     Raises RunFailedError when no point has finished yet (the others may still be training elsewhere).
     """
     gs = cfg.grid_settings()
-    points = grid_candidates(base_fid, gs["step"], gs["ranges"], gs["tol"], gs["macs_tol"], fidelity.in_channels,
-                             fidelity.num_classes, base.key)
     study = cfg.study or f"scale-{base.key}"
     fidelity.log(f"grid search at phi=1 for {base.key}: {len(points)} distinct networks with "
                  f"|alpha*beta^2*gamma^2 - 2| <= {gs['tol']:g} and MACs within {gs['macs_tol']:.1%} of 2x, "
                  f"study {study}")
     grid = run_grid(points, base_fid, fidelity, study, storage_url, base.key, on_trial)
-    report = {**dataclasses.asdict(grid), "settings": {**gs, "ranges": [list(r) for r in gs["ranges"]]}}
     if grid.winner is None:
         raise RunFailedError(f"the grid study {study!r} has no finished point yet (others may still be running)")
-    w = grid.winner
+    confirmed = confirm_top(grid, points, fidelity, base.key) if fidelity.seeds > 1 else []
+    w = {**grid.winner, "val_std": None, "seeds": 1}
+    if confirmed:
+        best = confirmed[0]
+        w = {**next(r for r in grid.rows if r["label"] == best["label"]),
+             **{k: best[k] for k in ("val_acc", "val_std", "seeds", "val_accs")}}
+    report = {**dataclasses.asdict(grid), "winner": w, "confirmed": confirmed,
+              "settings": {**gs, "ranges": [list(r) for r in gs["ranges"]]}}
     coefficients = Coefficients(w["alpha"], w["beta"], w["gamma"], "grid", {
-        "base": base.key, "val_acc": w["val_acc"], "mac_ratio": w["mac_ratio"], "study": grid.study,
-        "storage": grid.storage, "complete": grid.complete, "points": len(grid.rows),
-        "depth_round": cfg.depth_round, "fidelity": fidelity.describe()})
-    why = "the grid winner" + ("" if grid.complete else " so far (points still running in other workers)")
+        "base": base.key, "val_acc": w["val_acc"], "val_std": w["val_std"], "seeds": w["seeds"],
+        "mac_ratio": w["mac_ratio"], "study": grid.study, "storage": grid.storage, "complete": grid.complete,
+        "points": len(grid.rows), "depth_round": cfg.depth_round, "fidelity": fidelity.describe()})
+    why = ("the grid winner" + (f" on the mean of {w['seeds']} seeds among the best {len(confirmed)}" if confirmed
+                                else "")
+           + ("" if grid.complete else " so far (points still running in other workers)"))
     return coefficients, why, report
 
 
 def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fidelity) -> dict[str, dict]:
-    """Train ladder rungs at fidelity (published ones with their dropout and repeats rounded up, as built).
+    """Train ladder rungs at fidelity (published ones with their dropout and repeats rounded up, as built),
+    with the stride rule, each evaluated once on the test set too: the rungs are the models to deploy.
 
-    Returns, by rung name, what training adds to its row: val_acc, fidelity_macs, fidelity_resolution, run.
+    Returns, by rung name, what training adds to its row: val_acc, test_acc, fidelity_macs (as written),
+    trained_macs (as trained), fidelity_resolution, run.
     """
     published = published_coefficients()
     trained = {}
@@ -129,12 +158,14 @@ def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fide
                     dropout=pub["dropout"] if pub else None, depth_round="ceil" if pub else None)
         start = time.perf_counter()
         record, reused = fidelity.train_or_reuse(spec, {"stage": "train", "base": base.key, "phi": r["phi"],
-                                                        "ladder": r["label"]}, save_weights=True)
-        acc = record.get("val_acc")
-        trained[r["name"]] = {"val_acc": acc, "fidelity_macs": fidelity.count(spec).macs,
-                              "fidelity_resolution": spec.resolution, "run": record.get("path")}
+                                                        "ladder": r["label"]}, save_weights=True, evaluate_test=True)
+        acc, test = record.get("val_acc"), record.get("test_acc")
+        trained[r["name"]] = {"val_acc": acc, "test_acc": test, "fidelity_macs": fidelity.count(spec).macs,
+                              "trained_macs": record.get("macs"), "fidelity_resolution": spec.resolution,
+                              "run": record.get("path")}
         fidelity.log(f"trained {r['name']} at {spec.resolution} px: val acc "
-                     + (f"{acc:.4f}" if acc is not None else "- (diverged)")
+                     + (f"{acc:.4f}, test acc {test:.4f}" if acc is not None and test is not None
+                        else "- (diverged)")
                      + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
     return trained
 
