@@ -507,6 +507,48 @@ def test_a_law_counted_from_the_base_is_drawn_from_its_m0() -> None:
     assert F.law_x_label({"a": 1, "b": 1, "c": 0}, "mac_ratio") == "MACs / base"
 
 
+def seeded_compare(root: Path) -> Path:
+    """A compare.csv as ``scaler scale --compare --seeds 3`` writes it (every schema column) and its fits."""
+    m0 = 1.4e6
+    fit = {"a": 0.05, "b": 0.8, "c": 0.15, "a_std": 0.01, "b_std": 0.1, "c_std": 0.01, "m0": m0, "x": "mac_ratio",
+           "noise": "seed spread"}
+    rows = [{"strategy": "baseline", "mac_ratio": 1.0, "macs": m0, "val_acc": 0.80, "val_std": 0.004, "seeds": 3,
+             "verdict": None}]
+    for strategy, penalty, verdict in (("compound", 0.0, "reference"), ("depth", 0.01, "worse"),
+                                       ("width", 0.002, "not distinguishable")):
+        for ratio in (2.0, 4.0):
+            diff = None if strategy == "compound" else -penalty
+            rows.append({"strategy": strategy, "mac_ratio": ratio, "macs": ratio * m0,
+                         "val_acc": 1 - (fit["a"] * ratio ** -fit["b"] + fit["c"]) - penalty,
+                         "val_std": 0.003 + penalty / 2, "seeds": 3, "vs_compound": diff,
+                         "vs_low": None if diff is None else diff - 0.004,
+                         "vs_high": None if diff is None else diff + 0.004, "verdict": verdict,
+                         "trained_macs": 4 * ratio * m0})
+    folder = root / "scale" / BASE
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows, columns=list(schema.COMPARE.columns)).to_csv(folder / schema.COMPARE.file, index=False)
+    (folder / schema.FITS).write_text(json.dumps({s: fit for s in ("compound", "depth", "width")}))
+    return root
+
+
+def test_compare_with_seeds_draws_error_bars_and_verdicts(tmp_path: Path, results: Path) -> None:
+    sc, warnings = data.load_scale(seeded_compare(tmp_path), BASE)
+    assert not warnings and set(schema.COMPARE.columns) <= set(sc.compare.columns)
+    figure = F.scaling_compare(sc.compare, sc.fits)
+    for strategy in ("compound", "depth", "width"):
+        measured = next(t for t in figure.data if t.name == f"{strategy} (measured)")
+        cells = sc.compare[sc.compare["strategy"] == strategy].sort_values("macs")
+        assert measured.error_y.visible and np.allclose(measured.error_y.array, cells["val_std"])
+        assert "over %{customdata[3]} seed(s)" in measured.hovertemplate and "vs compound" in measured.hovertemplate
+        assert list(measured.customdata[:, 4]) == cells["verdict"].tolist()
+    # an older compare.csv (four columns) draws its points without bars or verdicts
+    old, _ = data.load_scale(results, BASE)
+    assert "val_std" not in old.compare
+    for trace in F.scaling_compare(old.compare, old.fits).data:
+        if trace.name.endswith("(measured)"):
+            assert trace.error_y.array is None and "seed" not in trace.hovertemplate
+
+
 def test_inspect_stages() -> None:
     _, cx, layers = data.inspect_model(get_model("efficientnet-b0"))
     fig = F.inspect_stages(layers, "b0")
@@ -654,6 +696,25 @@ def test_app_scaling_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> Non
                           "Compound vs single-dimension scaling (fitted laws, 95% bands)"]
     assert [m.value for m in at.metric][:3] == ["1.200", "1.100", f"{math.sqrt(2 / (1.2 * 1.21)):.3f}"]
     assert at.selectbox(key="scale_base").value == BASE
+
+
+def compare_table(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "val acc" in d.value.columns)
+
+
+def test_app_compare_table_with_and_without_seeds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                  results: Path) -> None:
+    at = open_app(monkeypatch, seeded_compare(tmp_path), "Scaling")
+    table = compare_table(at)
+    assert {"seeds", "vs compound (95% CI)", "verdict"} <= set(table.columns)
+    depth = table[(table["strategy"] == "depth") & (table["MACs / base"] == 2.0)].iloc[0]
+    assert depth["val acc"].endswith("± 0.80%") and depth["verdict"] == "worse"
+    assert depth["vs compound (95% CI)"] == "-1.00% [-1.40%, -0.60%]"
+    assert table.loc[table["strategy"] == "compound", "verdict"].eq("reference").all()
+    assert any("paired by seed" in c.value for c in at.caption)
+    at = open_app(monkeypatch, results, "Scaling")  # the four columns written before seeds
+    table = compare_table(at)
+    assert "verdict" not in table and not table["val acc"].str.contains("±").any()
 
 
 def test_app_inspect_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:

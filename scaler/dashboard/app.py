@@ -319,6 +319,24 @@ def page_scaling() -> None:
         st.info(data.HINTS["compare"])
     else:
         chart(fig.scaling_compare(result.compare, result.fits), "scale_compare")
+        cells = result.compare  # written before seeds: strategy, mac_ratio, macs and val_acc only
+        nan = pd.Series(float("nan"), index=cells.index)
+        std, diff, low, high = (cells.get(c, nan) for c in ("val_std", "vs_compound", "vs_low", "vs_high"))
+        shown = pd.DataFrame({"strategy": cells["strategy"], "MACs / base": cells.get("mac_ratio", nan),
+                              "MACs": cells["macs"],
+                              "val acc": [f"{m:.2%}" + (f" ± {s:.2%}" if pd.notna(s) else "")
+                                          for m, s in zip(cells["val_acc"], std, strict=True)]})
+        if std.notna().any():
+            shown["seeds"] = cells.get("seeds", nan)
+            shown["vs compound (95% CI)"] = [
+                "" if pd.isna(d) else f"{d:+.2%}" + (f" [{lo:+.2%}, {hi:+.2%}]" if pd.notna(lo) else " (one seed)")
+                for d, lo, hi in zip(diff, low, high, strict=True)]
+            shown["verdict"] = cells.get("verdict", nan)
+            st.caption("Mean ± std over seeds; each cell against compound at the same MAC ratio, paired by seed: "
+                       "the mean difference in validation accuracy, its 95% interval and the verdict.")
+        st.dataframe(shown, hide_index=True, placeholder="–", key="scale_compare_table",
+                     column_config={"MACs": st.column_config.NumberColumn("MACs", format="compact"),
+                                    "MACs / base": st.column_config.NumberColumn("MACs / base", format="%.2f")})
         if result.fits:
             rows = [{"strategy": s, "law": "error = a · x^-b + c, x = " + fig.law_x_label(f),
                      "a": f"{f['a']:.3g} ± {f['a_std']:.2g}", "b": f"{f['b']:.3g} ± {f['b_std']:.2g}",

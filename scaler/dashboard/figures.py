@@ -500,7 +500,9 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
     """Accuracy vs MACs of each scaling strategy (depth, width, resolution only, compound), the
     fitted law accuracy = 1 - (a * x^-b + c) through them, extrapolated ``extrapolate`` times past
     the largest measured model (dashed), with its 95% band (compound's shown, the others one
-    legend click away, as four overlapping bands hide the curves)."""
+    legend click away, as four overlapping bands hide the curves). A table written with seeds
+    (``val_std``, ``seeds``, ``verdict``) draws each cell's spread over seeds as an error bar and says
+    its verdict against compound on hover; an older one without them draws the points alone."""
     df = compare.dropna(subset=["macs", "val_acc"])
     df = df[df["macs"] > 0]
     if df.empty:
@@ -514,12 +516,20 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
         g = df[df["strategy"] == strategy].sort_values("macs")
         color = STRATEGY_COLORS.get(strategy, PALETTE[i % len(PALETTE)])
         ratio = g["mac_ratio"] if "mac_ratio" in g else pd.Series(np.nan, index=g.index)
+        custom = [ratio.map(lambda v: _num(v, "{:.2f}")), g["macs"].map(si)]
+        spread, error = "", None
+        if "val_std" in g and g["val_std"].notna().any():  # written with seeds
+            seeds = g["seeds"].map(lambda v: _num(v, "{:g}")) if "seeds" in g else pd.Series("?", index=g.index)
+            verdict = g["verdict"].fillna("-").astype(str) if "verdict" in g else pd.Series("-", index=g.index)
+            custom += [g["val_std"].map(_pct), seeds, verdict]
+            spread = " ± %{customdata[2]} over %{customdata[3]} seed(s)<br>vs compound: %{customdata[4]}"
+            error = dict(type="data", array=g["val_std"].fillna(0), visible=True, thickness=1.2, color=color)
         fig.add_trace(go.Scatter(
             x=g["macs"], y=g["val_acc"], mode="markers", name=f"{strategy} (measured)", legendgroup=strategy,
             marker=dict(size=10, color=color, symbol="diamond" if strategy == "compound" else "circle"),
-            customdata=np.column_stack([ratio.map(lambda v: _num(v, "{:.2f}")), g["macs"].map(si)]),
+            error_y=error, customdata=np.column_stack(custom),
             hovertemplate=(f"<b>{strategy}</b> ×%{{customdata[0]}} MACs (%{{customdata[1]}})<br>"
-                           "val acc %{y:.2%}<extra></extra>")))
+                           f"val acc %{{y:.2%}}{spread}<extra></extra>")))
         fit = fits.get(strategy)
         if not fit:
             continue
@@ -551,7 +561,8 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
                                  hovertemplate=f"{strategy} fit: {law}<br>MACs %{{x:.3s}} → acc %{{y:.2%}}<extra></extra>"))
         fig.add_trace(go.Scatter(x=beyond, y=acc[len(measured):], mode="lines", name=f"{strategy} extrapolated",
                                  legendgroup=strategy, showlegend=False, line=dict(color=color, width=2, dash="dash"),
-                                 hovertemplate=f"{strategy} extrapolated: {law}<br>MACs %{{x:.3s}} → acc %{{y:.2%}}<extra></extra>"))
+                                 hovertemplate=(f"{strategy} extrapolated: {law}<br>MACs %{{x:.3s}} → acc %{{y:.2%}}"
+                                                "<extra></extra>")))
     fig.update_xaxes(type="log", title_text="MACs (multiply-adds, log scale)")
     fig.update_yaxes(title_text="validation accuracy", tickformat=".1%")
     fig.update_layout(title="Compound vs single-dimension scaling (fitted laws, 95% bands)", height=500, **_LAYOUT)
