@@ -17,9 +17,9 @@ from scaler.cli import main
 from scaler.data import DataConfig, load_data
 from scaler.dsl import parse_file
 from scaler.errors import ScalerError
-from scaler.training.proxies import score
 from scaler.search import SearchConfig, load_space, reference_point, reward, run_search, trial_model_name
 from scaler.study.storage import mask_url
+from scaler.training.proxies import score
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model, load_spec
 

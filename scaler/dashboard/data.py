@@ -23,9 +23,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from scaler.study.storage import frozen_trials_storage, mask_url, open_readonly, readonly_engine, sqlite_path, trial_id
-
 from scaler.results import schema
+from scaler.study.storage import frozen_trials_storage, mask_url, open_readonly, readonly_engine, sqlite_path, trial_id
 
 #: A published parameter count that differs from the counted one by more than this is flagged.
 PARAMS_TOLERANCE = 0.05

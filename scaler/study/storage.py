@@ -13,8 +13,9 @@ import re
 import sqlite3
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from scaler.errors import RunFailedError, ScalerError, first_line
 
@@ -127,21 +128,9 @@ def open_storage(url: str, heartbeat: int | None = 30) -> Any:
     engine_kwargs = None if url.startswith("sqlite") else {"pool_pre_ping": True, **_connect_args(resolved)}
     for attempt in range(4):
         try:
-            storage = optuna.storages.RDBStorage(
+            return _quiet_heartbeat(optuna.storages.RDBStorage(
                 resolved, heartbeat_interval=heartbeat, grace_period=None if heartbeat is None else 4 * heartbeat,
-                heartbeat_stale_trial_callback=retry_stale, engine_kwargs=engine_kwargs)
-            beat = storage.record_heartbeat
-
-            def record_heartbeat(trial_id: int) -> None:
-                # Runs in Optuna's heartbeat thread: a database that is briefly away must not print a
-                # thread traceback; the worker's own next storage call reports a lasting outage.
-                try:
-                    beat(trial_id)
-                except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError):
-                    pass
-
-            storage.record_heartbeat = record_heartbeat
-            return storage
+                heartbeat_stale_trial_callback=retry_stale, engine_kwargs=engine_kwargs))
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
             # N workers starting on an empty database race to create Optuna's tables; the losers retry.
             if attempt == 3:
@@ -150,6 +139,25 @@ def open_storage(url: str, heartbeat: int | None = 30) -> Any:
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
             raise ScalerError(f"cannot open storage {mask_url(url)}: {redact(first_line(exc), url)}") from None
     raise AssertionError("unreachable")
+
+
+def _quiet_heartbeat(storage: Any) -> Any:
+    """``storage`` whose heartbeats ignore a storage error: they run in Optuna's heartbeat thread, where a
+    database that is briefly away must not print a thread traceback; the worker's own next storage call
+    reports a lasting outage."""
+    import optuna
+    import sqlalchemy.exc
+
+    beat = storage.record_heartbeat
+
+    def record_heartbeat(trial_id: int) -> None:
+        try:
+            beat(trial_id)
+        except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError):
+            pass
+
+    storage.record_heartbeat = record_heartbeat
+    return storage
 
 
 def _readonly(url: str) -> tuple[str, dict]:
