@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from scaler.dsl import Spec
+from scaler.dsl import Model, Spec
 from scaler.errors import ScalerError
 from scaler.nn.complexity import complexity
 
@@ -73,3 +73,18 @@ def strides_changed(nominal: Spec, adapted: Spec) -> list[str]:
         if old != new:
             changed.append(f"{path} s{old}->s{new}")
     return changed
+
+
+def restore_strides(adapted: Spec, written: Model) -> Spec:
+    """``adapted`` with every layer's stride as ``written`` has it (a Space or Spec of the same layers,
+    e.g. the search space a trained candidate came from): the nominal model behind a trained one."""
+    if len(adapted.layers) != len(written.layers):
+        raise ScalerError(f"{adapted.name}: {len(adapted.layers)} layers, but the model as written has "
+                          f"{len(written.layers)}")
+    layers = []
+    for layer, original in zip(adapted.layers, written.layers, strict=True):
+        stride = getattr(original.block, "stride", None)
+        if isinstance(stride, int) and getattr(layer.block, "stride", None) != stride:
+            layer = dataclasses.replace(layer, block=dataclasses.replace(layer.block, stride=stride))
+        layers.append(layer)
+    return dataclasses.replace(adapted, layers=tuple(layers))

@@ -77,3 +77,13 @@ def test_train_saves_the_spec_it_trained(cli, tmp_path) -> None:
 def test_bad_stride_flags_exit_2(cli, argv: list[str]) -> None:
     code, _, err = cli("inspect", "efficientnet-b0", *argv)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_restoring_the_written_strides_gives_the_nominal_model_back() -> None:
+    from scaler.fidelity import restore_strides
+    from scaler.search import load_space
+
+    b0 = load_spec("efficientnet-b0")
+    adapted = adapt_strides(b0.scale(width=0.5, resolution=28), 28, 4)
+    back = restore_strides(adapted, load_space("mbconv"))  # strides are fixed in the space, as in B0
+    assert back == b0.scale(width=0.5, resolution=28)

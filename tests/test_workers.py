@@ -21,8 +21,8 @@ import pytest
 
 pytest.importorskip("psycopg")  # the README's plain postgresql:// URL takes psycopg 3
 import optuna  # noqa: E402
-
 from pgcluster import PASSWORD, PgCluster, Unavailable  # noqa: E402
+
 from scaler.study.workers import HOLD_ENV  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,8 @@ def worker_cmd(space: str, url: str, study: str, results: Path, trials: int, *ex
     return [sys.executable, "-m", "scaler", "search", "--space", space, "--sampler", "grid", "--pruner", "none",
             "--data", "synthetic:classes=4,size=600,resolution=16", "--val-size", "128", "--train-size", "448",
             "--width", "1", "--epochs", "1", "--batch-size", "64", "--trials", str(trials), "--device", "cpu",
-            "--storage", url, "--study", study, "--results", str(results), "--json", *extra]
+            "--storage", url, "--study", study, "--results", str(results), "--json",
+            "--confirm", "0", *extra]  # the workers' budget is under test here, not the confirmation (test_confirm)
 
 
 # One thread per worker: three workers share this machine's cores.

@@ -23,6 +23,7 @@ from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides,
 from scaler.report import fixed, format_table, plain, si
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
+from scaler.search.config import DEFAULT_CONFIRM, SearchConfig
 from scaler.training.config import OPTIMIZERS, TrainConfig
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
         trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
-        study=args.study, storage=args.storage, seed=args.seed)
+        study=args.study, storage=args.storage, seed=args.seed, strides=args.strides, min_feature=args.min_feature,
+        confirm=min(DEFAULT_CONFIRM, args.trials) if args.confirm is None else args.confirm, seeds=args.seeds)
     train_cfg = train_config(args, reports_per_epoch=2)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
@@ -265,7 +267,8 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"study": result.study_name, "storage": result.storage, "target_macs": result.target_macs,
                           "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
-                          "trials": result.rows, "stats": result.stats, "out_dir": str(result.out_dir)}, indent=1))
+                          "trials": result.rows, "stats": result.stats, "confirmed": result.confirmed,
+                          "out_dir": str(result.out_dir)}, indent=1))
         return 0
     columns = [("trial", "trial", plain), ("value", "objective", fixed(4)), ("val_acc", "val acc", fixed(4)),
                ("params", "params", si), ("macs", "MACs", si), ("latency_ms", "ms/img", fixed(2)),
@@ -284,8 +287,37 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
     if ref:
         print(f"reference {ref['reference']} at the same fidelity: val acc {ref['val_acc']:.4f}, {si(ref['macs'])} MACs "
               f"-> baseline {100 * (b['val_acc'] - ref['val_acc']):+.2f} points at {b['macs'] / ref['macs']:.2f}x the MACs")
+    if result.confirmed:
+        print(format_confirmation(result.confirmed))
     print(f"saved {result.out_dir / 'best.arch'}")
     return 0
+
+
+def format_confirmation(confirmed: dict) -> str:
+    """The confirmed candidates: mean ± std over seeds, and each against the reference with its interval."""
+    def versus(e: dict) -> str:
+        c = e["vs_reference"]
+        if e["trial"] == confirmed["reference_trial"]:
+            return "reference"
+        if c is None:
+            return "-"
+        if c["n"] < 2:
+            return f"{c['diff']:+.4f} (one seed: no interval)"
+        return f"{c['diff']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}] {c['verdict']}"
+
+    rows = [{**e, "mark": "baseline" if e["trial"] == confirmed["baseline_trial"] else "",
+             "val_s": f"{e['val']['mean']:.4f} ± {e['val']['std']:.4f}",
+             "test_s": f"{e['test']['mean']:.4f} ± {e['test']['std']:.4f}", "vs": versus(e)}
+            for e in confirmed["entries"]]
+    table = format_table(rows, [("trial", "trial", plain), ("mark", "", plain), ("macs", "MACs", si),
+                                ("val_s", "val acc", plain), ("test_s", "test acc", plain),
+                                ("vs", "val acc vs reference, paired (95% CI)", plain)])
+    base = next(e for e in confirmed["entries"] if e["trial"] == confirmed["baseline_trial"])
+    verdict = base["vs_reference"]["verdict"] if base["vs_reference"] and base["vs_reference"]["n"] > 1 else None
+    line = (f"confirmed baseline: trial {base['trial']}, val acc {base['val']['mean']:.4f} ± {base['val']['std']:.4f}, "
+            f"test acc {base['test']['mean']:.4f} ± {base['test']['std']:.4f} over {len(confirmed['seeds'])} seeds"
+            + (f"; against the reference: {verdict}" if verdict else ""))
+    return f"\nconfirmed with seeds {', '.join(map(str, confirmed['seeds']))}:\n{table}\n{line}"
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
@@ -298,7 +330,8 @@ def cmd_scale(args: argparse.Namespace) -> int:
         step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
         tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
-        seed=args.seed, depth_round=args.depth_round)
+        seed=args.seed, depth_round=args.depth_round, seeds=args.seeds, strides=args.strides,
+        min_feature=args.min_feature)
     train_cfg = train_config(args)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
@@ -407,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--study", help="study name (resumes when it exists)")
     search.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db for many workers "
                                           "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
+    search.add_argument("--confirm", type=int, help=f"train the best K candidates and the reference again with "
+                                                    f"--seeds seeds (default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
+    search.add_argument("--seeds", type=positive_int, default=SearchConfig.seeds,
+                        help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
+    add_stride_arguments(search)
     add_data_arguments(search, "search resolution (default: the data set's own)")
     search.set_defaults(train_size=10000)
     add_train_arguments(search, epochs=2)
@@ -440,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--ratios", default=ratios, help=f"MAC ratios of --compare (default {ratios})")
     scale.add_argument("--bootstrap", type=int, default=ScaleConfig.bootstrap,
                        help=f"bootstrap samples of the law fits (default {ScaleConfig.bootstrap})")
+    scale.add_argument("--seeds", type=positive_int, default=ScaleConfig.seeds,
+                       help="trainer seeds (--seed and the next) of every --compare cell and of the grid's best "
+                            f"{scaling_config.GRID_CONFIRM} points: mean ± std and paired verdicts "
+                            f"(default {ScaleConfig.seeds})")
+    add_stride_arguments(scale)
     scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
     scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
     add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from scaler.dsl import Space, Spec, parse_text
 from scaler.errors import ScalerError
+from scaler.fidelity import restore_strides
 from scaler.scaling.config import PAPER_BASE, drop_float_noise
 
 
@@ -80,6 +81,8 @@ def _from_search(path: Path, storage: str | None, results: str | Path | None, so
     try:
         space = next(iter(parse_text(settings["space"]).values()))
         nominal_width, nominal_res = space.width, space.resolution
+        if settings.get("strides") == "adapt":  # the search trained (and saved) adapted strides
+            spec = restore_strides(spec, space)
     except (ScalerError, KeyError, StopIteration):
         nominal_width, nominal_res = spec.width / width, spec.resolution
     if not isinstance(nominal_width, (int, float)) or abs(nominal_width * width - spec.width) > 1e-9:

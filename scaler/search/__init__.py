@@ -13,15 +13,28 @@ budget, dead-worker retry, the trial loop, Ctrl-C re-queueing the trial in fligh
 
 Modules: ``config`` (SearchConfig, the space, sampler, pruner and study settings), ``objective`` (one
 trial: sample, size guards, train, score; the prefilter), ``run`` (run_search in named steps),
+``confirm`` (the best candidates trained again with seeds, with intervals and verdicts),
 ``summary`` (the baseline, the saved files, latest_best).
 """
 
 from __future__ import annotations
 
-from scaler.search.config import OBJECTIVES, PRUNERS, SAMPLERS, SearchConfig, load_space, reference_point
-from scaler.search.objective import reward, trial_model_name
-from scaler.search.run import run_search
-from scaler.search.summary import SearchInterrupted, SearchResult, latest_best
+import importlib
+from typing import Any
 
-__all__ = ["OBJECTIVES", "PRUNERS", "SAMPLERS", "SearchConfig", "SearchInterrupted", "SearchResult", "latest_best",
-           "load_space", "reference_point", "reward", "run_search", "trial_model_name"]
+#: Public names and their modules, imported on first use (PEP 562): the CLI reads the config's
+#: constants without loading Optuna and torch.
+_EXPORTS = {
+    **dict.fromkeys(("OBJECTIVES", "PRUNERS", "SAMPLERS", "DEFAULT_CONFIRM", "SearchConfig", "load_space",
+                     "reference_point"), "scaler.search.config"),
+    **dict.fromkeys(("reward", "trial_model_name"), "scaler.search.objective"),
+    "run_search": "scaler.search.run",
+    **dict.fromkeys(("SearchInterrupted", "SearchResult", "latest_best"), "scaler.search.summary"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'scaler.search' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scaler.data import Dataset
 from scaler.dsl import Space, Spec
 from scaler.errors import ScalerError
-from scaler.training.trainer import TrainConfig
+from scaler.fidelity import DEFAULT_MIN_FEATURE, check_policy
+from scaler.training.config import TrainConfig
+
+if TYPE_CHECKING:  # torch comes with it; the CLI reads this module's constants without it
+    from scaler.data import Dataset
 
 OBJECTIVES = ("reward", "constraint", "pareto")
 SAMPLERS = ("tpe", "random", "nsga2", "grid")
 PRUNERS = ("hyperband", "median", "none")
+#: How many of the best candidates ``scaler search`` confirms with seeds unless told (at most --trials).
+DEFAULT_CONFIRM = 3
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,22 @@ class SearchConfig:
     storage: str | None = None
     seed: int = 0
     proxy_batch: int = 64
+    strides: str = "adapt"  # the stride rule of scaler.fidelity, for every candidate and the reference
+    min_feature: int = DEFAULT_MIN_FEATURE
+    confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: 3)
+    seeds: int = 3  # seeds per confirmed candidate, the trial's own seed among them
 
     def __post_init__(self) -> None:
+        check_policy(self.strides)
+        if self.seeds < 1:
+            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.confirm < 0:
+            raise ScalerError(f"--confirm must be >= 0, got {self.confirm}")
+        if self.confirm > self.trials:
+            raise ScalerError(f"--confirm {self.confirm} is more than the {self.trials} trials (--trials) it confirms")
         for value, allowed, what in ((self.objective, OBJECTIVES, "objective"), (self.sampler, SAMPLERS, "sampler"),
-                                     (self.pruner, PRUNERS, "pruner"), (self.pareto_metric, ("macs", "latency"), "pareto metric")):
+                                     (self.pruner, PRUNERS, "pruner"),
+                                     (self.pareto_metric, ("macs", "latency"), "pareto metric")):
             if value not in allowed:
                 raise ScalerError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
         if self.target_macs is not None and not self.target_macs > 0:
@@ -91,11 +108,12 @@ def make_sampler(cfg: SearchConfig, space: Space) -> Any:
     import optuna
 
     if cfg.sampler == "tpe":
-        # constant_liar: with several workers, trials still running count as bad, so workers spread out.
+        # constant_liar: with several workers, trials still running count as bad, so workers spread out;
+        # multivariate: the space's choices interact (a wide stage with a large expansion is costly).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=min(8, max(2, cfg.trials // 2)),
-                                              constant_liar=True)
+            return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=startup_trials(cfg.trials),
+                                              multivariate=True, constant_liar=True)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=cfg.seed)
     if cfg.sampler == "nsga2":
@@ -107,16 +125,27 @@ def make_sampler(cfg: SearchConfig, space: Space) -> Any:
     return optuna.samplers.GridSampler(grid, seed=cfg.seed)
 
 
+def startup_trials(trials: int) -> int:
+    """TPE's random start-up trials: a quarter of the budget (at least 2, at most 10), so that a small
+    search still has trials left for TPE to model (16 trials: 4 random, 12 modelled)."""
+    return max(2, min(10, trials // 4))
+
+
 def make_pruner(cfg: SearchConfig, train_cfg: TrainConfig) -> Any:
-    """The Optuna pruner ``cfg.pruner`` names; none for a Pareto search (no single value to compare)."""
+    """The Optuna pruner ``cfg.pruner`` names; none for a Pareto search (no single value to compare).
+
+    Sized to the run: nothing is pruned before the first epoch ends (the warm-up: a net's accuracy
+    after a few hundred steps says little), and Hyperband's smallest resource is that epoch, so its
+    brackets are the ones that exist between one epoch and the last report."""
     import optuna
 
     if cfg.objective == "pareto" or cfg.pruner == "none":
         return optuna.pruners.NopPruner()
     steps = train_cfg.epochs * train_cfg.reports_per_epoch
+    warmup = min(train_cfg.reports_per_epoch, steps - 1)
     if cfg.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
-    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=steps, reduction_factor=3)
+        return optuna.pruners.MedianPruner(n_startup_trials=startup_trials(cfg.trials), n_warmup_steps=warmup)
+    return optuna.pruners.HyperbandPruner(min_resource=max(1, warmup), max_resource=steps, reduction_factor=2)
 
 
 def study_settings(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data: Dataset, target: float) -> dict:
@@ -126,5 +155,7 @@ def study_settings(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data
         "max_macs": cfg.max_macs, "max_params": cfg.max_params, "pareto_metric": cfg.pareto_metric,
         "width": cfg.width, "data": data.name, "resolution": data.resolution, "train_size": len(data.x_train),
         "val_size": len(data.x_val), "epochs": train_cfg.epochs, "batch_size": train_cfg.batch_size,
-        "optimizer": train_cfg.optimizer, "lr": train_cfg.lr,
+        "optimizer": train_cfg.optimizer, "lr": train_cfg.lr, "strides": cfg.strides, "min_feature": cfg.min_feature,
+        "sampler": cfg.sampler, "pruner": cfg.pruner, "startup_trials": startup_trials(cfg.trials),
+        "reports_per_epoch": train_cfg.reports_per_epoch,
     }

@@ -4,15 +4,17 @@ score it (MnasNet's reward, accuracy under constraints, or accuracy and cost for
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 
 from scaler.data import Dataset
 from scaler.dsl import Space, Spec
 from scaler.errors import first_line
+from scaler.fidelity import adapt_strides
 from scaler.nn.complexity import complexity
 from scaler.report import si
 from scaler.search.config import SearchConfig, reference_point
@@ -34,8 +36,10 @@ def trial_model_name(space: str, study: str, number: int) -> str:
 
 
 def proxy_spec(spec: Spec, cfg: SearchConfig, data: Dataset) -> Spec:
-    """The model at search fidelity: the proxy width and the data's resolution."""
-    return spec.scale(width=cfg.width, resolution=data.resolution)
+    """The model at search fidelity: the proxy width, the data's resolution and the stride rule
+    (the same for every candidate and the reference; this is the Spec trained and saved)."""
+    scaled = spec.scale(width=cfg.width, resolution=data.resolution)
+    return adapt_strides(scaled, data.resolution, cfg.min_feature, cfg.strides)
 
 
 def macs_of(spec: Spec, data: Dataset) -> int:
@@ -140,7 +144,8 @@ class Objective:
         try:
             trial.set_user_attr("proxies", proxies.score(spec, self.data.x_val[: self.cfg.proxy_batch],
                                                          self.data.num_classes, seed=self.cfg.seed))
-            record, _ = fit(spec, self.data, self.train_cfg, callback=report)
+            # the test split is only recorded (selection is on val), so a confirmed baseline has it for every seed
+            record, _ = fit(spec, self.data, self.train_cfg, callback=report, evaluate_test=True)
         except out_of_memory as exc:
             oom = f"{type(exc).__name__}: {first_line(exc)}"[:500]
         if oom is not None:  # outside the except block, so the failed step's tensors can be freed
@@ -150,8 +155,8 @@ class Objective:
             self.log(f"trial {trial.number}: out of memory ({si(cx.params)} params, {si(cx.macs)} MACs), "
                      f"pruned; the search goes on")
             raise optuna.TrialPruned(oom)
-        for key in ("val_acc", "latency_ms", "train_time_s", "status"):
-            trial.set_user_attr(key, record[key])
+        for key in ("val_acc", "test_acc", "latency_ms", "train_time_s", "status"):
+            trial.set_user_attr(key, record.get(key))
         save_run(record, "search", self.results, extra={"study": self.study.study_name, "trial": trial.number})
         if record["status"] != "ok":
             raise optuna.TrialPruned("training diverged (NaN/inf loss)")

@@ -3,13 +3,21 @@ worker loop until the study has its budget, then summarize and save what it foun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaler.data import Dataset
 from scaler.dsl import Space
-from scaler.search.config import (SearchConfig, grid_size, load_space, make_pruner, make_sampler, reference_point,
-                                  study_settings)
+from scaler.search.config import (
+    SearchConfig,
+    grid_size,
+    load_space,
+    make_pruner,
+    make_sampler,
+    reference_point,
+    study_settings,
+)
 from scaler.search.objective import Objective, default_target, prefilter
 from scaler.search.summary import SearchInterrupted, SearchResult, save_search, summarize
 from scaler.study.budget import COUNTED, BudgetSampler
@@ -46,7 +54,11 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
     _queue_first(study, space, cfg, data, reference, created, log)
     objective = Objective(cfg, space, data, train_cfg, study, target, reference, results, log)
     outcome = _train(study, sampler, objective, cfg, progress, log)
-    result = _save(study, url, cfg, target, results, _stats(study, outcome, sampler.budget, target_source))
+    # the worker that created the study confirms its finding once the budget is done (the others wait
+    # for the same trials, so it sees the whole study); an interrupted or timed-out run does not
+    confirming = created and outcome.stopped_by is None
+    result = _save(study, url, cfg, target, results, _stats(study, outcome, sampler.budget, target_source),
+                   (data, train_cfg, log) if confirming else None)
     if outcome.stopped_by == "interrupt":
         raise SearchInterrupted(result, outcome.requeued)
     return result
@@ -107,12 +119,20 @@ def _show_best(bar: Any, study: Any, trial: Any, cfg: SearchConfig) -> None:
 
 
 def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str | Path | None,
-          stats: dict) -> SearchResult:
-    """The summary with ``stats``, saved under results/search/<study>/."""
+          stats: dict, confirming: tuple[Dataset, TrainConfig, Callable[[str], None]] | None) -> SearchResult:
+    """The summary with ``stats`` (and the seed confirmation, when this worker runs it), saved under
+    results/search/<study>/: best.arch is the confirmed baseline."""
     from scaler.results import results_root
+    from scaler.search.confirm import confirm
 
     result = summarize(study, url, cfg, target)
     result.stats = stats
+    if confirming is not None:
+        data, train_cfg, log = confirming
+        result.confirmed = confirm(result.rows, result.reference, result.baseline, cfg, data, train_cfg, target,
+                                   results, log)
+        if result.confirmed is not None:
+            result.baseline = next(r for r in result.rows if r["trial"] == result.confirmed["baseline_trial"])
     result.out_dir = save_search(result, results_root(results) / "search" / study.study_name)
     return result
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaler.errors import ScalerError, first_line
 from scaler.search.config import SearchConfig
@@ -27,6 +28,7 @@ class SearchResult:
     pareto: list[dict]
     out_dir: Path | None = None
     stats: dict = field(default_factory=dict)
+    confirmed: dict | None = None  # the seed confirmation (scaler.search.confirm), when it ran
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -43,7 +45,8 @@ def trial_row(trial: Any) -> dict:
     attrs = trial.user_attrs
     return {
         "trial": trial.number, "state": trial.state.name, "value": trial.values[0] if trial.values else None,
-        "val_acc": attrs.get("val_acc"), "params": attrs.get("params"), "macs": attrs.get("macs"),
+        "val_acc": attrs.get("val_acc"), "test_acc": attrs.get("test_acc"), "params": attrs.get("params"),
+        "macs": attrs.get("macs"),
         "latency_ms": attrs.get("latency_ms"), "reference": attrs.get("reference"),
         "feasible": all(c <= 0 for c in trial.constraints.values()), **{
             f"proxy_{k}": v for k, v in attrs.get("proxies", {}).items()},
@@ -56,7 +59,8 @@ def summarize(study: Any, storage_url: str, cfg: SearchConfig, target: float) ->
     import optuna
 
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    rows = sorted((trial_row(t) for t in complete), key=lambda r: -(r["value"] if cfg.objective != "pareto" else r["val_acc"]))
+    rank = "val_acc" if cfg.objective == "pareto" else "value"
+    rows = sorted((trial_row(t) for t in complete), key=lambda r: -r[rank])
     pareto = [trial_row(t) for t in study.best_trials] if cfg.objective == "pareto" else []
     candidates = pareto or rows
     feasible = [r for r in candidates if r["feasible"]]

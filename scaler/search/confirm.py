@@ -1,0 +1,75 @@
+"""Confirming what a search found with seeds, before calling it a finding.
+
+At proxy fidelity one architecture's validation accuracy moves by about half a point from one seed
+to the next, as much as the differences a search ranks by. So after the trials, the best ``confirm``
+candidates (by the objective, at or under the MACs target) and the reference are trained again with
+seeds ``seed + 1 .. seed + seeds - 1`` (the trial itself is seed ``seed``). The baseline is the
+candidate with the best mean objective; each is reported with mean ± std of its validation and test
+accuracy and its difference to the reference paired by seed, with a 95% interval and a verdict
+(``scaler.stats``): better, not distinguishable, worse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scaler.data import Dataset
+from scaler.search.config import SearchConfig
+from scaler.search.objective import reward
+from scaler.stats import compare, spread
+from scaler.training.trainer import TrainConfig
+
+
+def confirm(rows: list[dict], reference: dict | None, baseline: dict | None, cfg: SearchConfig, data: Dataset,
+            train_cfg: TrainConfig, target: float, results: str | Path | None,
+            log: Callable[[str], None]) -> dict | None:
+    """Train the top candidates and the reference with more seeds; None when there is nothing to confirm
+    (``--confirm 0``, a Pareto search, no finished candidate)."""
+    if cfg.confirm == 0 or cfg.objective == "pareto" or baseline is None:
+        return None
+    eligible = [r for r in rows if r["feasible"] and r["macs"] <= target] or [r for r in rows if r["feasible"]]
+    top = eligible[: cfg.confirm]
+    nets = top + ([reference] if reference is not None and all(r["trial"] != reference["trial"] for r in top) else [])
+    seeds = [train_cfg.seed + i for i in range(cfg.seeds)]
+    measured = {r["trial"]: _seeds(r, seeds, cfg, data, train_cfg, target, results, log) for r in nets}
+    ref = measured.get(reference["trial"]) if reference is not None else None
+    entries = []
+    for r in nets:
+        got = measured[r["trial"]]
+        entry = {"trial": r["trial"], "name": r.get("name"), "reference": r.get("reference"), "macs": r["macs"],
+                 "params": r["params"], "seeds": seeds, "val_acc": got["val"], "test_acc": got["test"],
+                 "objective": got["objective"], "val": dataclasses.asdict(spread(got["val"])),
+                 "test": dataclasses.asdict(spread(got["test"])), "mean_objective": spread(got["objective"]).mean,
+                 "vs_reference": None}
+        if ref is not None and r["trial"] != reference["trial"]:
+            entry["vs_reference"] = compare(got["val"], ref["val"]).as_dict()
+        entries.append(entry)
+    candidates = [e for e in entries if any(e["trial"] == r["trial"] for r in top)]
+    best = max(candidates, key=lambda e: e["mean_objective"])
+    log(f"confirmed {len(nets)} net(s) with {cfg.seeds} seed(s): baseline trial {best['trial']}")
+    return {"seeds": seeds, "entries": entries, "baseline_trial": best["trial"],
+            "reference_trial": reference["trial"] if reference is not None else None}
+
+
+def _seeds(row: dict, seeds: list[int], cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, target: float,
+           results: str | Path | None, log: Callable[[str], None]) -> dict[str, list[float]]:
+    """Validation and test accuracy and the objective of one trial's net for every seed (the first
+    from the trial itself)."""
+    from scaler.dsl import parse_spec
+    from scaler.results import save_run
+    from scaler.training.fit import fit
+
+    spec: Any = parse_spec(row["spec"])
+    val, test = [row["val_acc"] or 0.0], [row["test_acc"] or 0.0]
+    for seed in seeds[1:]:
+        record, _ = fit(spec, data, dataclasses.replace(train_cfg, seed=seed), evaluate_test=True)
+        save_run(record, "search", results, extra={"study": cfg.study, "trial": row["trial"], "seed": seed,
+                                                   "stage": "confirm"})
+        val.append(record["val_acc"] or 0.0)
+        test.append(record["test_acc"] or 0.0)
+        log(f"confirm trial {row['trial']} seed {seed}: val acc {val[-1]:.4f}")
+    objective = [reward(v, row["macs"], target, cfg.w) if cfg.objective == "reward" else v for v in val]
+    return {"val": val, "test": test, "objective": objective}
