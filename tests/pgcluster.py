@@ -58,7 +58,7 @@ class PgCluster:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         return subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=120, check=False)
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         bin_ = bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="scaler-pg-"))
         if os.geteuid() == 0:
@@ -82,11 +82,11 @@ class PgCluster:
         pwfile.unlink()
         if done.returncode:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()[-2000:]}")
-        options = [f"-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={self.dir}",
+        options = ["-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={self.dir}",
                    f"-c max_connections={self.max_connections}"]
         if not self.durable:  # a test cluster: nothing to keep after a crash
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        for attempt in range(3):
+        for _attempt in range(3):
             self.port = free_port()
             done = self._run(str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "server.log"), "-w",
                              "-t", "60", "-o", " ".join([f"-p {self.port}", *options]), "start")
@@ -132,7 +132,7 @@ class PgCluster:
             time.sleep(0.5)
         self.dir = None
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         try:
             return self.start()
         except BaseException:

@@ -15,9 +15,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from scaler.nn.complexity import complexity
 from scaler.dashboard import data
 from scaler.dashboard import figures as F
+from scaler.nn.complexity import complexity
 from scaler.results import schema
 from scaler.zoo import get_model
 
@@ -267,7 +267,7 @@ def test_direct_read_matches_optuna_api(results: Path) -> None:
     for loaded in (data._assemble(SO_STUDY, data._read_study_sql(url, SO_STUDY)),
                    data._assemble(SO_STUDY, data._read_study_optuna(url, SO_STUDY))):
         mine, note = data.study_importances(loaded)
-        assert note is None and dict(zip(mine["param"], mine["importance"])) == pytest.approx(expected)
+        assert note is None and dict(zip(mine["param"], mine["importance"], strict=False)) == pytest.approx(expected)
 
 
 def test_multi_objective_study_pareto_matches_optuna(results: Path) -> None:
@@ -393,7 +393,8 @@ def test_zoo_bubble(zoo: pd.DataFrame) -> None:
     assert sum(len(t.x) for t in fig.data) == len(published)
     assert fig.layout.xaxis.type == "log" and "MACs" in fig.layout.xaxis.title.text
     eff = next(t for t in fig.data if t.name == "efficientnet")
-    assert eff.marker.sizemode == "area" and list(eff.marker.size) == list(published[published.family == "efficientnet"]["params"])
+    assert eff.marker.sizemode == "area"
+    assert list(eff.marker.size) == list(published[published.family == "efficientnet"]["params"])
     for word in ("resolution", "params", "MACs", "activations", "source"):
         assert word in eff.hovertemplate
     inc = next(t for t in fig.data if t.name == "inception")

@@ -226,7 +226,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(pg: PgCluster, space: str,
     procs = start(worker_cmd(space, url, "kill", tmp_path, GRID), 3, hold=tmp_path / "hold")
     pid, number = kill_held(tmp_path / "hold", procs)
     outs = finish(procs)
-    for p, (code, stdout, stderr) in zip(procs, outs):
+    for p, (code, stdout, stderr) in zip(procs, outs, strict=False):
         if p.pid == pid:
             assert code == -signal.SIGKILL
             continue
@@ -291,8 +291,8 @@ def test_sigkilled_scale_worker_point_is_retried_by_the_others(pg: PgCluster, tm
     procs = start(scale_cmd(pg.url, "gridkill", tmp_path), 3, hold=tmp_path / "hold")
     pid, number = kill_held(tmp_path / "hold", procs)
     outs = finish(procs, timeout=300)
-    assert [code for p, (code, _, _) in zip(procs, outs) if p.pid == pid] == [-signal.SIGKILL]
-    trials = check_grid(pg.url, "gridkill", tmp_path, [o for p, o in zip(procs, outs) if p.pid != pid])
+    assert [code for p, (code, _, _) in zip(procs, outs, strict=False) if p.pid == pid] == [-signal.SIGKILL]
+    trials = check_grid(pg.url, "gridkill", tmp_path, [o for p, o in zip(procs, outs, strict=False) if p.pid != pid])
     dead = next(t for t in trials if t.number == number)
     assert dead.state == TS.FAIL and dead.user_attrs["worker"].endswith(f":{pid}")
     retried = [t for t in trials if t.state == TS.COMPLETE and t.params["point"] == dead.params["point"]]

@@ -218,7 +218,7 @@ def study_view(name: str, live: bool) -> None:
     counts = study.state_counts()
     cols = st.columns(6)
     for col, (label, key) in zip(cols, [("trials", None), ("complete", "COMPLETE"), ("pruned", "PRUNED"),
-                                        ("running", "RUNNING"), ("failed", "FAIL")]):
+                                        ("running", "RUNNING"), ("failed", "FAIL")], strict=False):
         col.metric(label, sum(counts.values()) if key is None else counts.get(key, 0))
     objective = 0
     if study.multi_objective:
@@ -228,7 +228,7 @@ def study_view(name: str, live: bool) -> None:
         best = study.best_trials(1)
         cols[5].metric(f"best {study.objectives[0]}",
                        f"{best['value_0'].iloc[0]:.4g}" if len(best) else "n/a")
-    st.caption(f"{' · '.join(f'{o} ({d})' for o, d in zip(study.objectives, study.directions))}"
+    st.caption(f"{' · '.join(f'{o} ({d})' for o, d in zip(study.objectives, study.directions, strict=False))}"
                + (f" · live: refreshed {time.strftime('%H:%M:%S')}" if live else ""))
     left, right = st.columns(2)
     with left:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -665,13 +666,14 @@ def study_importances(study: StudyData) -> tuple[pd.DataFrame | None, str | None
     now = datetime.now()
     frozen = []
     for number, vals, *row in zip(done["number"].tolist(), done[value_cols].to_numpy(dtype=float).tolist(),
-                                  *columns):
-        params = {n: v for n, v in zip(names, row) if not _missing(v)}
+                                  *columns, strict=False):
+        params = {n: v for n, v in zip(names, row, strict=False) if not _missing(v)}
         if not params:
             continue
         frozen.append(FrozenTrial(
             number=int(number), state=TrialState.COMPLETE, value=None, values=vals, datetime_start=now,
-            datetime_complete=now, params=params, distributions={n: d for n, d in zip(names, dists) if n in params},
+            datetime_complete=now, params=params,
+            distributions={n: d for n, d in zip(names, dists, strict=True) if n in params},
             user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=int(number)))
     if len(frozen) < 2:
         return None, "importances need at least two complete trials with parameters"
