@@ -32,6 +32,7 @@ from scaler.stats import compare, spread
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
     from scaler.data import DataConfig
+    from scaler.training.parallel import FitTask
     from scaler.training.trainer import TrainConfig
 
 #: Zoo models per preset: ``cpu`` fits the default bench in about 20 minutes on 2 CPU cores.
@@ -59,12 +60,15 @@ class BenchConfig:
     strides: str = "adapt"
     min_feature: int = DEFAULT_MIN_FEATURE
     reference: str | None = None  # the model every other is compared with (default: the found base)
+    jobs: int = 1  # training processes (scaler.training.parallel; CLI: its default_jobs)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
         if self.seeds < 1:
             raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.jobs < 1:
+            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
         check_policy(self.strides)
 
 
@@ -174,42 +178,62 @@ class Bench:
         spec = entry.spec.scale(width=self.cfg.width, resolution=resolution)
         return adapt_strides(spec, resolution, self.cfg.min_feature, self.cfg.strides)
 
-    def cell(self, entry: Entry, seed: int) -> dict:
-        """One model trained with one seed, or the cell an earlier call wrote."""
-        from scaler.training.fit import fit
+    def cell_path(self, entry: Entry, seed: int) -> Path:
+        return self.folder / BENCH_CELLS / f"{entry.label}-seed{seed}.json"
 
-        path = self.folder / BENCH_CELLS / f"{entry.label}-seed{seed}.json"
-        if path.exists():
-            known, problem = read_json(path)
-            if known is not None:
-                return known
+    def known_cell(self, entry: Entry, seed: int) -> dict | None:
+        """The cell an earlier call wrote, or None (none yet, or unreadable: it is trained again)."""
+        path = self.cell_path(entry, seed)
+        if not path.exists():
+            return None
+        known, problem = read_json(path)
+        if known is None:
             self.log(f"{problem}: training it again")
+        return known
+
+    def task(self, entry: Entry, seed: int) -> FitTask:
+        """One cell to train: the entry at this bench's fidelity on the data at its resolution (key)."""
+        from scaler.training.parallel import FitTask
+
         base = self.data(self.data_cfg.resolution)
         resolution = round(base.resolution * entry.resolution_mult)
         data = self.data(resolution if resolution != base.resolution else self.data_cfg.resolution)
-        spec = self.trained_spec(entry, data.resolution)
-        record, _ = fit(spec, data, dataclasses.replace(self.train_cfg, seed=seed), evaluate_test=True)
+        return FitTask(self.trained_spec(entry, data.resolution), dataclasses.replace(self.train_cfg, seed=seed),
+                       str(data.resolution))
+
+    def write_cell(self, entry: Entry, seed: int, record: dict) -> dict:
         cell = {key: record[key] for key in ("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms",
                                              "train_time_s", "resolution", "spec")}
         cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
-        write_json(path, cell)
+        write_json(self.cell_path(entry, seed), cell)
         return cell
 
     def run(self) -> dict:
-        """Train every missing cell, then write and return the table."""
+        """Train every missing cell (in ``cfg.jobs`` processes, each cell written as it is ready), then
+        write and return the table."""
+        from scaler.training.parallel import fit_each
+
         models = entries(self.cfg, self.results, self.log)
         if not models:
             raise ScalerError("nothing to bench: no --models and no found family")
         self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
         self.pin()
-        cells: dict[str, list[dict]] = {}
-        total = len(models) * self.cfg.seeds
-        for i, (entry, seed) in enumerate((e, s) for e in models for s in range(self.cfg.seeds)):
-            cell = self.cell(entry, seed)
-            cells.setdefault(entry.label, []).append(cell)
+        pairs = [(e, s) for e in models for s in range(self.cfg.seeds)]
+        known = {(e.label, s): self.known_cell(e, s) for e, s in pairs}
+        missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
+        if len(missing) < len(pairs):
+            self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
+        tasks = [self.task(e, s) for e, s in missing]
+        datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
+        for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.cfg.jobs),
+                                                        strict=True), 1):
+            cell = known[(entry.label, seed)] = self.write_cell(entry, seed, record)
             acc = cell["val_acc"]
-            self.log(f"bench {i + 1}/{total} {entry.label} seed {seed}: "
+            self.log(f"bench {n}/{len(missing)} {entry.label} seed {seed}: "
                      + (f"val acc {acc:.4f}" if acc is not None else "diverged"))
+        cells: dict[str, list[dict]] = {}
+        for entry, seed in pairs:
+            cells.setdefault(entry.label, []).append(known[(entry.label, seed)])
         rows = table(models, cells, self.cfg.reference)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}

@@ -8,6 +8,14 @@ from collections.abc import Callable
 import pytest
 
 from scaler.cli import main
+from scaler.training.parallel import JOBS_ENV
+
+
+@pytest.fixture(autouse=True)
+def one_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches in tests run one worker process (``--jobs 1``, where a seed reproduces exactly and no
+    process is spawned) unless a test says otherwise; tests/test_jobs.py runs several."""
+    monkeypatch.setenv(JOBS_ENV, "1")
 
 
 @pytest.fixture

@@ -204,6 +204,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
 
 
+def add_jobs_argument(parser: argparse.ArgumentParser, shared: str) -> None:
+    """``--jobs``: training processes on this machine (scaler.training.parallel)."""
+    parser.add_argument("--jobs", type=positive_int,
+                        help=f"training processes on this machine, the {shared} shared between them (default: "
+                             f"$SCALER_JOBS, else one per CPU core up to 4, 1 on a GPU; 1 makes a search's seed "
+                             f"reproduce exactly)")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     import signal
 
@@ -211,6 +219,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from scaler.results import check_writable, default_storage
     from scaler.search import SearchConfig, SearchInterrupted, run_search
     from scaler.study.storage import open_storage
+    from scaler.training.parallel import default_jobs
 
     args.storage = args.storage or os.environ.get("SCALER_STORAGE") or None  # keeps a password out of argv
     cfg = SearchConfig(
@@ -218,7 +227,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
         trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
         study=args.study, storage=args.storage, seed=args.seed, strides=args.strides, min_feature=args.min_feature,
-        confirm=min(DEFAULT_CONFIRM, args.trials) if args.confirm is None else args.confirm, seeds=args.seeds)
+        confirm=min(DEFAULT_CONFIRM, args.trials) if args.confirm is None else args.confirm, seeds=args.seeds,
+        jobs=args.jobs or default_jobs(args.device))
     train_cfg = train_config(args, reports_per_epoch=2)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
@@ -331,7 +341,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
         tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
         seed=args.seed, depth_round=args.depth_round, seeds=args.seeds, strides=args.strides,
-        min_feature=args.min_feature)
+        min_feature=args.min_feature, jobs=args.jobs)
     train_cfg = train_config(args)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
@@ -343,11 +353,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Train zoo models and the found family on the user's data, S seeds each; print the table."""
     from scaler.bench import Bench, BenchConfig, format_bench
     from scaler.results import check_writable
+    from scaler.training.parallel import default_jobs
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
     cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
-                      min_feature=args.min_feature, reference=args.reference)
+                      min_feature=args.min_feature, reference=args.reference,
+                      jobs=args.jobs or default_jobs(args.device))
     train_cfg = train_config(args)  # each cell sets its own seed
     check_writable(args.results)
     bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
@@ -442,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
     search.add_argument("--confirm", type=int, help=f"train the best K candidates and the reference again with "
                                                     f"--seeds seeds (default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
+    add_jobs_argument(search, "trials and confirmations")
     search.add_argument("--seeds", type=positive_int, default=SearchConfig.seeds,
                         help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
     add_stride_arguments(search)
@@ -478,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--ratios", default=ratios, help=f"MAC ratios of --compare (default {ratios})")
     scale.add_argument("--bootstrap", type=int, default=ScaleConfig.bootstrap,
                        help=f"bootstrap samples of the law fits (default {ScaleConfig.bootstrap})")
+    add_jobs_argument(scale, "grid points and comparison cells")
     scale.add_argument("--seeds", type=positive_int, default=ScaleConfig.seeds,
                        help="trainer seeds (--seed and the next) of every --compare cell and of the grid's best "
                             f"{scaling_config.GRID_CONFIRM} points: mean ± std and paired verdicts "
@@ -499,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--phis", type=positive_int, nargs="+", default=list(BenchConfig.phis),
                        help="rungs of the found family (those scaler scale wrote)")
     bench.add_argument("--seeds", type=positive_int, default=BenchConfig.seeds, help="seeds per model")
+    add_jobs_argument(bench, "cells")
     bench.add_argument("--width", type=positive_float, default=BenchConfig.width, help="proxy width of every model")
     add_stride_arguments(bench)
     bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")

@@ -137,17 +137,16 @@ def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[di
     order = sorted(range(len(plan)), key=lambda i: (plan[i].spec.resolution != fidelity.resolution,
                                                     plan[i].spec.resolution, i))
     rows: list[dict | None] = [None] * len(plan)
-    for n, i in enumerate(order, 1):
+    cells = [(plan[i].spec, {"stage": "compare", "base": key, "strategy": plan[i].strategy, "mac_ratio": plan[i].ratio,
+                             **({"phi": plan[i].mult["phi"]} if "phi" in plan[i].mult else {})}) for i in order]
+    start = time.perf_counter()
+    for n, (i, (records, trained)) in enumerate(zip(order, fidelity.train_cells(cells), strict=True), 1):
         strategy, ratio, mult, spec, m = plan[i]
-        start = time.perf_counter()
-        records, trained = fidelity.train_seeds(spec, {"stage": "compare", "base": key, "strategy": strategy,
-                                                       "mac_ratio": ratio,
-                                                       **({"phi": mult["phi"]} if "phi" in mult else {})})
         cell = seed_summary(records)
         acc = f"val acc {Spread(cell['val_acc'], cell['val_std'], cell['seeds'])}" if cell["seeds"] else "diverged"
         log(f"compare {n}/{len(plan)} {strategy} {ratio:g}x (d={mult['depth']:.3g} w={mult['width']:.3g} "
             f"r={spec.resolution} px, {m / m0:.2f}x MACs): {acc} over {len(records)} seed(s)"
-            + (" (reused earlier runs)" if not trained else f" in {time.perf_counter() - start:.0f} s"))
+            + (" (reused earlier runs)" if not trained else f" at {time.perf_counter() - start:.0f} s"))
         cx = fidelity.count(spec)
         rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
                    "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],

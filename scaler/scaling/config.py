@@ -96,6 +96,7 @@ class ScaleConfig:
     seeds: int = 1
     strides: str = "adapt"
     min_feature: int = DEFAULT_MIN_FEATURE
+    jobs: int | None = None  # training processes of grid points and comparison cells; None: default_jobs
 
     def __post_init__(self) -> None:
         if self.depth_round not in DEPTH_ROUNDINGS:
@@ -124,6 +125,8 @@ class ScaleConfig:
             raise ScalerError(f"--bootstrap must be >= 0, got {self.bootstrap}")
         if self.seeds < 1:
             raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.jobs is not None and self.jobs < 1:
+            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
         check_policy(self.strides)
         if self.min_feature < 1:
             raise ScalerError(f"--min-feature must be at least 1 px, got {self.min_feature}")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class Fidelity:
     strides: str = "adapt"
     min_feature: int = DEFAULT_MIN_FEATURE
     seeds: int = 1
+    jobs: int = 1  # training processes of grid points and comparison cells (scaler.training.parallel)
     _index: dict[str, dict] | None = None
 
     @property
@@ -136,8 +138,6 @@ class Fidelity:
         ``scale``, its trained Spec, ``extra`` with ``key`` plus what the caller passes). With
         ``evaluate_test`` a run that has no test accuracy yet is trained again to get one.
         """
-        from scaler.results import save_run
-
         trained = self.trained(spec)
         train = self.train if seed is None else dataclasses.replace(self.train, seed=seed)
         key = self.key(trained, train)
@@ -146,14 +146,20 @@ class Fidelity:
             return known, True
         data = self.data.get(trained.resolution)
         record, model = train_spec(trained, data, train, callback=callback, evaluate_test=evaluate_test)
-        record["data"] = dataclasses.asdict(self.data.config(trained.resolution))
         state = None
         if save_weights:
             state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+        return self._keep(record, trained, key, extra, state), False
+
+    def _keep(self, record: dict, trained: Spec, key: str, extra: dict, state: dict | None = None) -> dict:
+        """Save a finished training as a scale run under ``key`` and index it."""
+        from scaler.results import save_run
+
+        record["data"] = dataclasses.asdict(self.data.config(trained.resolution))
         path = save_run(record, "scale", self.results, state_dict=state, extra={**extra, "key": key})
         record = {**record, "path": str(path), "extra": {**extra, "key": key}}
         self.index()[key] = record
-        return record, False
+        return record
 
     def train_seeds(self, spec: Spec, extra: dict, seeds: Sequence[int] | None = None) -> tuple[list[dict], int]:
         """``spec`` trained (or reused) with each trainer seed (default ``seed_values``): the records in seed
@@ -164,6 +170,49 @@ class Fidelity:
             records.append(record)
             trained += not reused
         return records, trained
+
+
+    def train_cells(self, cells: Sequence[tuple[Spec, dict]], seeds: Sequence[int] | None = None
+                    ) -> Iterator[tuple[list[dict], int]]:
+        """``train_seeds`` of every (spec, extra) cell, yielded in order as each is ready. With ``jobs``
+        above 1 the missing trainings of consecutive cells at one training resolution run together in
+        that many processes (``scaler.training.parallel``), each saved as it arrives."""
+        if self.jobs <= 1:
+            for spec, extra in cells:
+                yield self.train_seeds(spec, extra, seeds)
+            return
+        from scaler.training.parallel import FitTask, fit_each
+
+        seeds = self.seed_values if seeds is None else list(seeds)
+        trained = [self.trained(spec) for spec, _ in cells]
+        for resolution, group in itertools.groupby(range(len(cells)), key=lambda i: trained[i].resolution):
+            indices = list(group)
+            got: dict[tuple[int, int], dict] = {}
+            missing = []  # (cell, seed, key, trainer settings), in cell order
+            for i in indices:
+                for seed in seeds:
+                    train = dataclasses.replace(self.train, seed=seed)
+                    key = self.key(trained[i], train)
+                    if key in self.index():
+                        got[(i, seed)] = self.index()[key]
+                    else:
+                        missing.append((i, seed, key, train))
+            arrivals = zip(missing, fit_each([FitTask(trained[i], train) for i, _, _, train in missing],
+                                             self.data.get(resolution), self.jobs), strict=True)
+            for i in indices:
+                now = 0
+                while any((i, seed) not in got for seed in seeds):
+                    (cell, seed, key, _), record = next(arrivals)
+                    got[(cell, seed)] = self._keep(record, trained[cell], key, {**cells[cell][1], "seed": seed})
+                    now += 1
+                yield [got[(i, seed)] for seed in seeds], now
+
+    def detached(self) -> Fidelity:
+        """This fidelity for a helper process (``scaler.study.jobs``): one job, its log on stderr, the
+        run index read again there."""
+        from scaler.study.jobs import log_to_stderr
+
+        return dataclasses.replace(self, log=log_to_stderr, jobs=1, _index=None)
 
 
 def seed_summary(records: Sequence[dict]) -> dict:

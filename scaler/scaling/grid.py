@@ -144,6 +144,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     import optuna
 
     from scaler.study.budget import BudgetSampler, ensure_unique
+    from scaler.study.jobs import helper_workers
     from scaler.study.loop import open_study, pin_settings, quiet_optuna, run_trials
     from scaler.study.storage import mask_url, open_storage
     from scaler.study.workers import hold_for_test
@@ -185,8 +186,10 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
             raise optuna.TrialPruned("training diverged (NaN/inf loss)")
         return float(acc)
 
-    outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
-                         callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
+    helpers = (points, base_fid, fidelity.detached(), study_name, storage_url, key)
+    with helper_workers(run_grid, helpers, fidelity.jobs, log):
+        outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
+                             callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
     if outcome.stopped_by == "interrupt":  # the point in flight is failed and queued again: a rerun trains it
         raise KeyboardInterrupt
 
@@ -213,11 +216,10 @@ def confirm_top(grid: GridResult, points: Sequence[GridPoint], fidelity: Fidelit
     by_label = {p.label: p for p in points}
     finished = sorted((r for r in grid.rows if r["val_acc"] is not None), key=lambda r: -r["val_acc"])[:top]
     rows = []
-    for r in finished:
-        point = by_label[r["label"]]
-        records, trained = fidelity.train_seeds(point.spec, {
-            "stage": "grid", "base": key, "study": grid.study, "alpha": point.alpha, "beta": point.beta,
-            "gamma": point.gamma, "phi": 1.0})
+    points_top = [by_label[r["label"]] for r in finished]
+    cells = [(p.spec, {"stage": "grid", "base": key, "study": grid.study, "alpha": p.alpha, "beta": p.beta,
+                       "gamma": p.gamma, "phi": 1.0}) for p in points_top]
+    for r, point, (records, trained) in zip(finished, points_top, fidelity.train_cells(cells), strict=True):
         cell = seed_summary(records)
         rows.append({"label": r["label"], "alpha": point.alpha, "beta": point.beta, "gamma": point.gamma,
                      "product": point.product, "mac_ratio": point.mac_ratio, "one_seed_acc": r["val_acc"], **cell})

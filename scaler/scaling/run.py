@@ -97,8 +97,11 @@ def make_fidelity(cfg: ScaleConfig, base: Base, data_cfg: DataConfig, train_cfg:
     search's resolution unless one is given."""
     if data_cfg.resolution is None and base.search_resolution:
         data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
+    from scaler.training.parallel import default_jobs
+
     width = cfg.width or base.search_width or DEFAULT_PROXY_WIDTH
-    return Fidelity(width, DataCache(data_cfg), train_cfg, results, log, cfg.strides, cfg.min_feature, cfg.seeds)
+    return Fidelity(width, DataCache(data_cfg), train_cfg, results, log, cfg.strides, cfg.min_feature, cfg.seeds,
+                    cfg.jobs or default_jobs(train_cfg.device))
 
 
 def grid_points(cfg: ScaleConfig, base: Base, base_fid: Spec, fidelity: Fidelity) -> list[GridPoint]:

@@ -48,11 +48,14 @@ class SearchConfig:
     min_feature: int = DEFAULT_MIN_FEATURE
     confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: 3)
     seeds: int = 3  # seeds per confirmed candidate, the trial's own seed among them
+    jobs: int = 1  # worker processes on this machine (scaler.study.jobs; CLI: scaler.training.parallel.default_jobs)
 
     def __post_init__(self) -> None:
         check_policy(self.strides)
         if self.seeds < 1:
             raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.jobs < 1:
+            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
         if self.confirm < 0:
             raise ScalerError(f"--confirm must be >= 0, got {self.confirm}")
         if self.confirm > self.trials:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from scaler.data import Dataset
 from scaler.search.config import SearchConfig
@@ -34,7 +33,7 @@ def confirm(rows: list[dict], reference: dict | None, baseline: dict | None, cfg
     top = eligible[: cfg.confirm]
     nets = top + ([reference] if reference is not None and all(r["trial"] != reference["trial"] for r in top) else [])
     seeds = [train_cfg.seed + i for i in range(cfg.seeds)]
-    measured = {r["trial"]: _seeds(r, seeds, cfg, data, train_cfg, target, results, log) for r in nets}
+    measured = _measure(nets, seeds, cfg, data, train_cfg, target, results, log)
     ref = measured.get(reference["trial"]) if reference is not None else None
     entries = []
     for r in nets:
@@ -54,22 +53,28 @@ def confirm(rows: list[dict], reference: dict | None, baseline: dict | None, cfg
             "reference_trial": reference["trial"] if reference is not None else None}
 
 
-def _seeds(row: dict, seeds: list[int], cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, target: float,
-           results: str | Path | None, log: Callable[[str], None]) -> dict[str, list[float]]:
-    """Validation and test accuracy and the objective of one trial's net for every seed (the first
-    from the trial itself)."""
+def _measure(nets: list[dict], seeds: list[int], cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig,
+             target: float, results: str | Path | None, log: Callable[[str], None]) -> dict[int, dict[str, list[float]]]:
+    """Validation and test accuracy and the objective of every net for every seed (the first from the
+    trial itself), by trial number; the trainings run in ``cfg.jobs`` processes."""
     from scaler.dsl import parse_spec
     from scaler.results import save_run
-    from scaler.training.fit import fit
+    from scaler.training.parallel import FitTask, fit_each
 
-    spec: Any = parse_spec(row["spec"])
-    val, test = [row["val_acc"] or 0.0], [row["test_acc"] or 0.0]
-    for seed in seeds[1:]:
-        record, _ = fit(spec, data, dataclasses.replace(train_cfg, seed=seed), evaluate_test=True)
+    runs = [(r, seed) for r in nets for seed in seeds[1:]]
+    log(f"confirming {len(nets)} net(s) with {len(seeds)} seed(s): {len(runs)} training(s)"
+        + (f" in {cfg.jobs} processes" if cfg.jobs > 1 and len(runs) > 1 else ""))
+    records = list(fit_each([FitTask(parse_spec(r["spec"]), dataclasses.replace(train_cfg, seed=seed))
+                           for r, seed in runs], data, cfg.jobs))
+    measured = {r["trial"]: {"val": [r["val_acc"] or 0.0], "test": [r["test_acc"] or 0.0]} for r in nets}
+    for (row, seed), record in zip(runs, records, strict=True):
         save_run(record, "search", results, extra={"study": cfg.study, "trial": row["trial"], "seed": seed,
                                                    "stage": "confirm"})
-        val.append(record["val_acc"] or 0.0)
-        test.append(record["test_acc"] or 0.0)
-        log(f"confirm trial {row['trial']} seed {seed}: val acc {val[-1]:.4f}")
-    objective = [reward(v, row["macs"], target, cfg.w) if cfg.objective == "reward" else v for v in val]
-    return {"val": val, "test": test, "objective": objective}
+        measured[row["trial"]]["val"].append(record["val_acc"] or 0.0)
+        measured[row["trial"]]["test"].append(record["test_acc"] or 0.0)
+        log(f"confirm trial {row['trial']} seed {seed}: val acc {record['val_acc'] or 0.0:.4f}")
+    for row in nets:
+        got = measured[row["trial"]]
+        got["objective"] = [reward(v, row["macs"], target, cfg.w) if cfg.objective == "reward" else v
+                            for v in got["val"]]
+    return measured

@@ -21,6 +21,7 @@ from scaler.search.config import (
 from scaler.search.objective import Objective, default_target, prefilter
 from scaler.search.summary import SearchInterrupted, SearchResult, save_search, summarize
 from scaler.study.budget import COUNTED, BudgetSampler
+from scaler.study.jobs import helper_workers, log_to_stderr
 from scaler.study.loop import LoopOutcome, open_study, pin_settings, quiet_optuna, run_trials
 from scaler.study.storage import open_storage, storage_failures
 from scaler.training.trainer import TrainConfig
@@ -53,15 +54,28 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
     reference = reference_point(space)
     _queue_first(study, space, cfg, data, reference, created, log)
     objective = Objective(cfg, space, data, train_cfg, study, target, reference, results, log)
-    outcome = _train(study, sampler, objective, cfg, progress, log)
+    with helper_workers(search_worker, (cfg, data, train_cfg, results, url, target), cfg.jobs, log):
+        outcome = _train(study, sampler, objective, cfg, progress, log)
     # the worker that created the study confirms its finding once the budget is done (the others wait
     # for the same trials, so it sees the whole study); an interrupted or timed-out run does not
     confirming = created and outcome.stopped_by is None
-    result = _save(study, url, cfg, target, results, _stats(study, outcome, sampler.budget, target_source),
+    result = _save(study, url, cfg, target, results, _stats(study, outcome, sampler.budget, target_source, cfg.jobs),
                    (data, train_cfg, log) if confirming else None)
     if outcome.stopped_by == "interrupt":
         raise SearchInterrupted(result, outcome.requeued)
     return result
+
+
+def search_worker(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results: str | Path | None, url: str,
+                  target: float) -> None:
+    """One of the ``--jobs`` helpers: trains trials of the study the calling process created and
+    queued until it has its budget; the caller summarizes, confirms and saves."""
+    quiet_optuna()
+    with storage_failures(url):
+        space = load_space(cfg.space)
+        study, sampler, _ = _join_study(space, cfg, train_cfg, data, target, open_storage(url))
+        objective = Objective(cfg, space, data, train_cfg, study, target, reference_point(space), results, log_to_stderr)
+        _train(study, sampler, objective, cfg, False, log_to_stderr)
 
 
 def _join_study(space: Space, cfg: SearchConfig, train_cfg: TrainConfig, data: Dataset, target: float,
@@ -137,11 +151,12 @@ def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str |
     return result
 
 
-def _stats(study: Any, outcome: LoopOutcome, budget: int, target_source: str) -> dict:
+def _stats(study: Any, outcome: LoopOutcome, budget: int, target_source: str, jobs: int) -> dict:
     """How the study stands after this worker's run, and how the run ended."""
     import optuna
 
     states = [t.state for t in study.get_trials(deepcopy=False)]
     return {"target_source": target_source, "recovered": outcome.recovered, "budget": budget,
             "finished": sum(s in COUNTED for s in states), "failed": states.count(optuna.trial.TrialState.FAIL),
-            "running": states.count(optuna.trial.TrialState.RUNNING), "stopped_by": outcome.stopped_by}
+            "running": states.count(optuna.trial.TrialState.RUNNING), "stopped_by": outcome.stopped_by,
+            "jobs": jobs}
