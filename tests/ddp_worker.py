@@ -52,6 +52,7 @@ def main(out_dir: Path) -> None:
         "ema": _digest(result.ema_model),
     }
     (out_dir / f"rank{ctx.rank}.json").write_text(json.dumps(record))
+    torch.distributed.barrier()  # no rank tears gloo down while another still talks to it
     torch.distributed.destroy_process_group()
 
 

@@ -101,5 +101,7 @@ def test_scale_grid_and_compare_in_two_processes_give_the_numbers_of_one(tmp_pat
     one, two = reports[1], reports[2]
     assert [r["val_acc"] for r in two["grid"]["rows"]] == [r["val_acc"] for r in one["grid"]["rows"]]
     assert [r["val_accs"] for r in two["compare"]["rows"]] == [r["val_accs"] for r in one["compare"]["rows"]]
+    points = len(one["grid"]["rows"])
+    assert one["grid"]["trained"] == two["grid"]["trained"] == points  # the helper's points count as trained
     again = run_scale(cfg, data, train, tmp_path / "2", log=lambda m: None)
     assert all(r["reused"] for r in again["compare"]["rows"])

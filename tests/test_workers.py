@@ -24,6 +24,7 @@ import optuna  # noqa: E402
 from pgcluster import PASSWORD, PgCluster, Unavailable  # noqa: E402
 
 from scaler.study.workers import HOLD_ENV  # noqa: E402
+from scaler.training.parallel import JOBS_ENV  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TS = optuna.trial.TrialState
@@ -68,8 +69,9 @@ def worker_cmd(space: str, url: str, study: str, results: Path, trials: int, *ex
             "--confirm", "0", *extra]  # the workers' budget is under test here, not the confirmation (test_confirm)
 
 
-# One thread per worker: three workers share this machine's cores.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+# One process of one thread per worker: three workers share this machine's cores (--jobs helpers of
+# one worker are tests/test_jobs.py's).
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", JOBS_ENV: "1"}
 
 
 def start(cmd: list[str], n: int, hold: Path | None = None) -> list[subprocess.Popen]:

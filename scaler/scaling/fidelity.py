@@ -208,9 +208,9 @@ class Fidelity:
                 yield [got[(i, seed)] for seed in seeds], now
 
     def detached(self) -> Fidelity:
-        """This fidelity for a helper process (``scaler.study.jobs``): one job, its log on stderr, the
+        """This fidelity for a helper process (``scaler.training.parallel.helper_workers``): one job, its log on stderr, the
         run index read again there."""
-        from scaler.study.jobs import log_to_stderr
+        from scaler.training.parallel import log_to_stderr
 
         return dataclasses.replace(self, log=log_to_stderr, jobs=1, _index=None)
 

@@ -144,10 +144,10 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     import optuna
 
     from scaler.study.budget import BudgetSampler, ensure_unique
-    from scaler.study.jobs import helper_workers
     from scaler.study.loop import open_study, pin_settings, quiet_optuna, run_trials
     from scaler.study.storage import mask_url, open_storage
-    from scaler.study.workers import hold_for_test
+    from scaler.study.workers import hold_for_test, host_id, worker_id
+    from scaler.training.parallel import helper_workers
 
     quiet_optuna()
     log = fidelity.log
@@ -157,11 +157,9 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     sampler = BudgetSampler(optuna.samplers.GridSampler({"point": labels}, seed=seed), len(points), seed)
     study, _ = open_study(open_storage(storage_url), study_name, sampler)
     pin_settings(study, grid_study_settings(base_fid, points, fidelity), "grid study")
-    trained = 0
     total = len(points)
 
     def objective(trial: optuna.trial.Trial) -> float:
-        nonlocal trained
         label = trial.suggest_categorical("point", labels)
         point = by_label[label]
         for name in ("alpha", "beta", "gamma", "product", "macs", "params", "acts", "mac_ratio"):
@@ -172,7 +170,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         record, reused = fidelity.train_or_reuse(point.spec, {
             "stage": "grid", "base": key, "study": study_name, "trial": trial.number, "alpha": point.alpha,
             "beta": point.beta, "gamma": point.gamma, "phi": 1.0}, callback=lambda _: hold_for_test(trial.number))
-        trained += not reused
+        trial.set_user_attr("reused", reused)
         for name in ("val_acc", "train_time_s", "latency_ms", "status"):
             trial.set_user_attr(name, record.get(name))
         done = len(_point_states(study)[0]) + 1
@@ -187,9 +185,13 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         return float(acc)
 
     helpers = (points, base_fid, fidelity.detached(), study_name, storage_url, key)
-    with helper_workers(run_grid, helpers, fidelity.jobs, log):
+    with helper_workers(run_grid, helpers, fidelity.jobs, log) as helper_pids:
         outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
                              callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
+    # trained by this command: its own process and its --jobs helpers, not other workers of the study
+    ours = {worker_id(), *(f"{host_id()}:{pid}" for pid in helper_pids)}
+    trained = sum(t.user_attrs.get("reused") is False and t.user_attrs.get("worker") in ours
+                  for t in study.get_trials(deepcopy=False))
     if outcome.stopped_by == "interrupt":  # the point in flight is failed and queued again: a rerun trains it
         raise KeyboardInterrupt
 

@@ -48,7 +48,7 @@ class SearchConfig:
     min_feature: int = DEFAULT_MIN_FEATURE
     confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: 3)
     seeds: int = 3  # seeds per confirmed candidate, the trial's own seed among them
-    jobs: int = 1  # worker processes on this machine (scaler.study.jobs; CLI: scaler.training.parallel.default_jobs)
+    jobs: int = 1  # worker processes on this machine (scaler.training.parallel; CLI default: default_jobs)
 
     def __post_init__(self) -> None:
         check_policy(self.strides)

@@ -21,9 +21,9 @@ from scaler.search.config import (
 from scaler.search.objective import Objective, default_target, prefilter
 from scaler.search.summary import SearchInterrupted, SearchResult, save_search, summarize
 from scaler.study.budget import COUNTED, BudgetSampler
-from scaler.study.jobs import helper_workers, log_to_stderr
 from scaler.study.loop import LoopOutcome, open_study, pin_settings, quiet_optuna, run_trials
 from scaler.study.storage import open_storage, storage_failures
+from scaler.training.parallel import helper_workers, log_to_stderr
 from scaler.training.trainer import TrainConfig
 
 

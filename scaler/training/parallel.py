@@ -1,21 +1,33 @@
-"""Several trainings at once on one CPU: ``jobs`` processes of ``cores // jobs`` threads each.
+"""Several trainings at once on one CPU (``--jobs N``): ``N`` processes of ``cores // N`` threads each.
 
 Small proxy nets do not keep two cores busy from one process (a 28 px batch is a few small GEMMs
 per layer, and the step's Python and synchronisation are serial), so two one-thread processes train
 more images per second than one two-thread process (``benchmarks/jobs.py`` measures it side by
 side). On a GPU one process owns the device, so the default there is one job.
 
+Two shapes: ``fit_each`` trains a known list of (Spec, settings) in a pool, yielding each record in
+order; ``helper_workers`` runs ``N - 1`` helper processes beside the caller, each an ordinary worker of
+the caller's Optuna study (a search or a scale grid: the budget is counted in the storage, a dead
+helper's trial is queued again by the others). Helpers start after the caller has created the study
+and end when it has its budget; Ctrl-C or a stop of the caller stops them the same clean way. With
+more than one helper, trials finish in an order that depends on timing, so the sampler sees its
+history in another order: ``--jobs 1`` is the reproducible setting.
+
 Processes are started with ``spawn`` (forking a process whose OpenMP pool already runs can hang the
-child); each receives the data set once, through the pool's initializer.
+child); a pool's processes receive the data set once, through the pool's initializer.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import signal
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -26,6 +38,7 @@ from scaler.training.trainer import TrainConfig
 
 #: The environment variable that sets ``--jobs`` when the flag is not given.
 JOBS_ENV = "SCALER_JOBS"
+STOP_WAIT_S = 120  # how long a stopped helper may take to give its trial back before it is killed
 
 
 def cpu_cores() -> int:
@@ -101,9 +114,58 @@ def fit_each(tasks: Sequence[FitTask], data: Dataset | Mapping[str, Dataset], jo
         for task in tasks:
             yield _fit_record(task, sets)
         return
-    import multiprocessing
-
     workers = min(jobs, len(tasks))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start_job, initargs=(sets, threads_per_job(workers))) as pool:
         yield from pool.map(_fit_record, tasks)
+
+
+def log_to_stderr(message: str) -> None:
+    """A helper's log: a module-level function, since what a spawned process is given must be importable."""
+    print(message, file=sys.stderr)
+
+
+def _helper(target: Callable[..., Any], args: tuple, count: int) -> None:
+    """A helper process: ``target(*args)`` with ``count`` threads; a ScalerError is its one line."""
+    torch.set_num_threads(count)
+    try:
+        target(*args)
+    except ScalerError as exc:
+        print(f"scaler: job {multiprocessing.current_process().name}: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # the loop gave its trial back; nothing more to say
+        sys.exit(130)
+
+
+@contextmanager
+def helper_workers(target: Callable[..., Any], args: tuple, jobs: int, log: Callable[[str], None]) -> Iterator[list[int]]:
+    """Run the block in this process beside ``jobs - 1`` spawned processes running ``target(*args)``
+    (``target`` a module-level function, ``args`` what a spawned process can be given), all at
+    ``threads_per_job(jobs)`` threads. Yields the helpers' process ids (none for one job), so the caller
+    can tell its helpers' trials from other workers'."""
+    if jobs <= 1:
+        yield []
+        return
+    count = threads_per_job(jobs)
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_helper, args=(target, args, count), name=f"{i + 1}/{jobs}")
+               for i in range(1, jobs)]
+    for process in helpers:
+        process.start()
+    log(f"{jobs} worker processes of {count} thread(s) each (--jobs {jobs})")
+    stopped = True
+    try:
+        with threads(count):
+            yield [process.pid for process in helpers if process.pid is not None]
+        stopped = False
+    finally:
+        for process in helpers:
+            if stopped and process.is_alive():
+                os.kill(process.pid, signal.SIGINT)  # the loop's clean stop: its trial is queued again
+            process.join(STOP_WAIT_S if stopped else None)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            if not stopped and process.exitcode:
+                log(f"worker process {process.name} ended with exit code {process.exitcode}; "
+                    f"the others trained its share")
