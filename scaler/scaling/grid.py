@@ -13,6 +13,7 @@ and the winner is the best mean: one seed moves a proxy run by about half a poin
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
 import math
 import time
@@ -185,12 +186,14 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         return float(acc)
 
     helpers = (points, base_fid, fidelity.detached(), study_name, storage_url, key)
+    started = datetime.datetime.now()  # Optuna's trial clock (local, naive)
     with helper_workers(run_grid, helpers, fidelity.jobs, log) as helper_pids:
         outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
                              callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
-    # trained by this command: its own process and its --jobs helpers, not other workers of the study
+    # trained by this call: its own process and its --jobs helpers, not other workers or earlier calls
     ours = {worker_id(), *(f"{host_id()}:{pid}" for pid in helper_pids)}
     trained = sum(t.user_attrs.get("reused") is False and t.user_attrs.get("worker") in ours
+                  and t.datetime_start is not None and t.datetime_start >= started
                   for t in study.get_trials(deepcopy=False))
     if outcome.stopped_by == "interrupt":  # the point in flight is failed and queued again: a rerun trains it
         raise KeyboardInterrupt
