@@ -94,6 +94,18 @@ def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     assert len(runs) == sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
 
 
+def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> None:
+    """B0 is the yardstick of the study and of the confirmation: a pruner that stops every trial at its
+    first report still lets it train to the end, and stops the candidate."""
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)
+    cfg = SearchConfig(**{**TINY, "trials": 2}, storage=storage(tmp_path), study="y")
+    result = run_search(cfg, data, FIDELITY, tmp_path, progress=False, log=lambda m: None)
+    reference, candidate = finished("y", cfg.storage)
+    assert reference.user_attrs["reference"] == "efficientnet-b0"
+    assert reference.state == optuna.trial.TrialState.COMPLETE and candidate.state == optuna.trial.TrialState.PRUNED
+    assert result.reference is not None and result.reference["trial"] == reference.number
+
+
 def test_resume_adds_only_the_missing_trials_and_refuses_other_settings(tmp_path: Path, data, small) -> None:
     cfg = SearchConfig(**{**small, "trials": 2}, storage=storage(tmp_path), study="r")
     result = run_search(cfg, data, FIDELITY, tmp_path, progress=False, log=lambda m: None)

@@ -130,12 +130,15 @@ class Objective:
         from scaler.training import proxies
         from scaler.training.fit import fit
 
+        # the reference is the yardstick every candidate and the confirmation are held to: never pruned
+        yardstick = "reference" in trial.user_attrs
+
         def report(r: Report) -> None:
             hold_for_test(trial.number)
             step = round(r.epoch * self.train_cfg.reports_per_epoch)
             if self.cfg.objective != "pareto":
                 trial.report(r.val_acc, step)
-                if trial.should_prune():
+                if not yardstick and trial.should_prune():
                     trial.set_user_attr("val_acc", r.val_acc)
                     raise optuna.TrialPruned(f"pruned at epoch {r.epoch:g} with val acc {r.val_acc:.4f}")
 
