@@ -83,6 +83,15 @@ def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:
     return Comparison(mean, low, high, len(diffs), verdict)
 
 
+def binomial_halfwidth(acc: float, n: int) -> float:
+    """Half-width of the 95% interval of an accuracy ``acc`` measured on ``n`` images, from the images
+    alone: ``1.96 * sqrt(acc (1 - acc) / n)``. A floor on a one-seed result's noise: another seed (data
+    order, initialisation) moves a proxy run by about as much again."""
+    if n < 1:
+        raise ValueError(f"an accuracy needs at least one image, got {n}")
+    return 1.960 * math.sqrt(acc * (1 - acc) / n)
+
+
 def ranks(values: np.ndarray) -> np.ndarray:
     """Average ranks (ties share the mean rank)."""
     order = values.argsort(kind="stable")

@@ -70,3 +70,22 @@ def test_the_printed_summary_gives_the_interval_and_the_verdict(cli, tmp_path: P
     assert code == 0, err
     assert "confirmed with seeds 0, 1:" in out and "confirmed baseline: trial" in out
     assert "95% CI" in out and ("reference" in out)
+
+
+def test_without_confirmation_the_summary_says_one_seed_is_not_a_finding(cli, tmp_path: Path) -> None:
+    """--confirm 0: the baseline against the reference comes with the validation images' own 95% noise
+    and the words "not confirmed", not as a bare difference."""
+    from scaler.stats import binomial_halfwidth
+
+    code, out, err = cli("search", "--space", "mbconv", "--trials", "3", "--confirm", "0",
+                         "--data", "synthetic:classes=4,size=300,test_size=40,resolution=16", "--val-size", "60",
+                         "--train-size", "200", "--epochs", "1", "--batch-size", "50", "--device", "cpu",
+                         "--width", "0.25", "--sampler", "random", "--pruner", "none",
+                         "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--results", str(tmp_path))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "search" / "mbconv-reward" / "summary.json").read_text())
+    baseline, reference = summary["baseline"], summary["reference"]
+    assert baseline["trial"] != reference["trial"]  # seed 0 finds a candidate other than B0 here
+    half = binomial_halfwidth(baseline["val_acc"], 60)
+    assert f"one seed each: each val acc is ±{half:.4f} on 60 validation images alone (95%)" in out
+    assert "not confirmed" in out and "confirmed with seeds" not in out

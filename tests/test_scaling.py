@@ -35,6 +35,7 @@ from scaler.scaling import (
     solve_ratio,
     strategy_spec,
 )
+from scaler.stats import binomial_halfwidth
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
@@ -201,6 +202,13 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     assert {"alpha", "beta", "gamma", "macs", "spec", "val_acc"} <= set(trials[0].user_attrs)
     grid = report["grid"]
     assert grid["complete"] and grid["trained"] == 2
+    # one seed per point: the report says how much of the ranking the validation images alone can resolve
+    n_val, best = report["fidelity"]["val_size"], max(r["val_acc"] for r in grid["rows"])
+    half = binomial_halfwidth(best, n_val)
+    close = sum(best - r["val_acc"] <= half for r in grid["rows"]) - 1
+    text = scaling.format_report(report)
+    assert f"one seed per point: the winner's val acc is ±{half:.4f} on {n_val} validation images" in text
+    assert f"{close} of the other 2 points lie within that" in text
     assert len(list((tmp_path / "runs").glob("*/run.json"))) == 3
 
     out = tmp_path / "scale" / "efficientnet-b0"
@@ -435,7 +443,7 @@ def test_grid_winner_on_the_mean_of_seeds_and_the_phi_model_tested(tmp_path: Pat
     model = report["model"]
     assert model["val_acc"] is not None and 0 <= model["test_acc"] <= 1
     text = scaling.format_report(report)
-    assert "the best 3 points with 2 seeds each" in text and "test acc" in text
+    assert "the best 3 points with 2 seeds each" in text and "test acc" in text and "one seed per point" not in text
     summary = json.loads((tmp_path / "scale" / "efficientnet-b0" / "summary.json").read_text())
     assert summary["grid"]["confirmed"] == confirmed and summary["model"]["test_acc"] == model["test_acc"]
 

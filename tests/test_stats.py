@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scaler.stats import compare, kendall, spearman, spread, t95
+from scaler.stats import binomial_halfwidth, compare, kendall, spearman, spread, t95
 
 
 def test_t_quantiles_are_the_textbook_ones() -> None:
@@ -35,6 +35,14 @@ def test_consistent_differences_are_better_or_worse() -> None:
     assert one.verdict == "not distinguishable" and "one seed" in str(one)
     with pytest.raises(ValueError):
         compare([0.1, 0.2], [0.1])
+
+
+def test_the_binomial_halfwidth_of_an_accuracy() -> None:
+    # 0.8 on 5,000 images: sqrt(0.16 / 5000) = 0.005657, times 1.96
+    assert binomial_halfwidth(0.8, 5000) == pytest.approx(0.011087, abs=1e-6)
+    assert binomial_halfwidth(1.0, 100) == 0.0
+    with pytest.raises(ValueError):
+        binomial_halfwidth(0.5, 0)
 
 
 def test_rank_correlations() -> None:

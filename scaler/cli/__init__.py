@@ -242,9 +242,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(f"scaler: interrupted: {s['finished']}/{s['budget']} trials finished"
                   + (f", trial {stop.requeued} failed and queued again" if stop.requeued is not None else "")
                   + "; the same command resumes the study", file=sys.stderr)
-            show_search(stop.result, cfg, args)
+            show_search(stop.result, cfg, args, len(data.x_val))
             return 128 + caught.get("signum", int(signal.SIGINT))
-    return show_search(result, cfg, args)
+    return show_search(result, cfg, args, len(data.x_val))
 
 
 class _sigterm_as_interrupt:
@@ -272,8 +272,11 @@ class _sigterm_as_interrupt:
             signal.signal(signal.SIGTERM, self.previous)
 
 
-def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
-    """Print a search's summary: top trials, Pareto front, baseline (or JSON with --json)."""
+def show_search(result: object, cfg: object, args: argparse.Namespace, n_val: int) -> int:
+    """Print a search's summary: top trials, Pareto front, baseline, and its confirmation with seeds or,
+    without one, the noise of a one-seed comparison on ``n_val`` validation images (or JSON with --json)."""
+    from scaler.stats import binomial_halfwidth
+
     if args.json:
         print(json.dumps({"study": result.study_name, "storage": result.storage, "target_macs": result.target_macs,
                           "baseline": result.baseline, "reference": result.reference, "pareto": result.pareto,
@@ -299,6 +302,10 @@ def show_search(result: object, cfg: object, args: argparse.Namespace) -> int:
               f"-> baseline {100 * (b['val_acc'] - ref['val_acc']):+.2f} points at {b['macs'] / ref['macs']:.2f}x the MACs")
     if result.confirmed:
         print(format_confirmation(result.confirmed))
+    elif ref and b["trial"] != ref["trial"]:
+        print(f"one seed each: each val acc is ±{binomial_halfwidth(b['val_acc'], n_val):.4f} on {n_val} validation "
+              f"images alone (95%), and another seed moves a proxy run about as much again: not confirmed "
+              f"(--confirm K --seeds S trains the best K and the reference with S seeds and gives a verdict)")
     print(f"saved {result.out_dir / 'best.arch'}")
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from scaler.report import fixed, format_table, si
-from scaler.stats import Spread
+from scaler.scaling.config import GRID_CONFIRM
+from scaler.stats import Spread, binomial_halfwidth
 
 _acc = fixed(4)
 
@@ -49,7 +50,7 @@ def format_report(report: dict, full_ladder: bool = False) -> str:
                      + (f" (last feature map >= {fid['min_feature']} px; the base: {', '.join(fid['strides_changed'])})"
                         if fid["strides_changed"] else ""))
     if report.get("grid"):
-        lines += _grid_lines(report["grid"])
+        lines += _grid_lines(report["grid"], fid["val_size"] if fid else None)
     c = report["coefficients"]
     lines.append(f"\ncoefficients: alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g} "
                  f"(alpha*beta^2*gamma^2 = {c['product']:.3f}; {c['why']})")
@@ -63,15 +64,28 @@ def format_report(report: dict, full_ladder: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _grid_lines(grid: dict) -> list[str]:
-    """The grid study's points, the most accurate first."""
+def _grid_lines(grid: dict, n_val: int | None) -> list[str]:
+    """The grid study's points, the most accurate first, and how much of the ranking seeds confirmed."""
     return [f"\ngrid search at phi=1 (study {grid['study']}, {grid['storage']}): {len(grid['rows'])} points, "
             f"{grid['trained']} trained in this call" + ("" if grid["complete"] else ", not all finished"),
             format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
                 ("label", "alpha,beta,gamma", str), ("state", "state", str),
                 ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"), ("mac_ratio", "MACs", _ratio),
                 ("resolution", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)]),
-            *_confirmed_lines(grid.get("confirmed") or [])]
+            *(_confirmed_lines(grid["confirmed"]) if grid.get("confirmed") else _one_seed_lines(grid["rows"], n_val))]
+
+
+def _one_seed_lines(rows: list[dict], n_val: int | None) -> list[str]:
+    """What one seed per point cannot tell apart: the points inside the winner's own 95% interval."""
+    accs = [r["val_acc"] for r in rows if r["val_acc"] is not None]
+    if len(accs) < 2 or not n_val:
+        return []
+    best = max(accs)
+    half = binomial_halfwidth(best, n_val)
+    close = sum(best - a <= half for a in accs) - 1
+    return [f"one seed per point: the winner's val acc is ±{half:.4f} on {n_val} validation images alone (95%), and "
+            f"{close} of the other {len(accs) - 1} points lie within that; another seed moves a proxy run about as much "
+            f"again (--seeds 3 retrains the best {GRID_CONFIRM} with 3 seeds and picks the winner on the mean)"]
 
 
 def _confirmed_lines(confirmed: list[dict]) -> list[str]:
