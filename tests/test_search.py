@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import signal
 import subprocess
@@ -104,6 +106,16 @@ def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> Non
     assert reference.user_attrs["reference"] == "efficientnet-b0"
     assert reference.state == optuna.trial.TrialState.COMPLETE and candidate.state == optuna.trial.TrialState.PRUNED
     assert result.reference is not None and result.reference["trial"] == reference.number
+
+
+def test_a_trial_that_trained_to_the_end_is_not_pruned(tmp_path: Path, data, monkeypatch) -> None:
+    """A pruner asked at the last report (Hyperband's top rung is the maximum resource) would discard a
+    finished training; with one report, at the end, every trial completes."""
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)
+    cfg = SearchConfig(**{**TINY, "trials": 2}, storage=storage(tmp_path), study="e")
+    run_search(cfg, data, dataclasses.replace(FIDELITY, reports_per_epoch=1), tmp_path, progress=False,
+               log=lambda m: None)
+    assert [t.state for t in finished("e", cfg.storage)] == [optuna.trial.TrialState.COMPLETE] * 2
 
 
 def test_resume_adds_only_the_missing_trials_and_refuses_other_settings(tmp_path: Path, data, small) -> None:

@@ -132,13 +132,16 @@ class Objective:
 
         # the reference is the yardstick every candidate and the confirmation are held to: never pruned
         yardstick = "reference" in trial.user_attrs
+        last = self.train_cfg.epochs * self.train_cfg.reports_per_epoch
 
         def report(r: Report) -> None:
             hold_for_test(trial.number)
             step = round(r.epoch * self.train_cfg.reports_per_epoch)
             if self.cfg.objective != "pareto":
                 trial.report(r.val_acc, step)
-                if not yardstick and trial.should_prune():
+                # at the last report the training is done: pruning then would only throw the result away
+                # (Hyperband's top rung did, for 7 of 16 fully trained trials of the default search)
+                if not yardstick and step < last and trial.should_prune():
                     trial.set_user_attr("val_acc", r.val_acc)
                     raise optuna.TrialPruned(f"pruned at epoch {r.epoch:g} with val acc {r.val_acc:.4f}")
 
