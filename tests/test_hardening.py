@@ -139,7 +139,11 @@ def stop_mid_trial(cmd: list[str], hold: Path, signum: int) -> subprocess.Comple
     """Run ``cmd`` and send it ``signum`` while it provably trains: its first training report holds
     there (``SCALER_TEST_HOLD_TRIAL``) until the signal comes."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", HOLD_ENV: str(hold)}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # the command stands for a program in the foreground, where Ctrl-C reaches it: SIGINT at its default
+    # whatever this process inherited (a job put in the background without job control ignores SIGINT,
+    # and so would the command, which then never stopped)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 120
         while not (hold.exists() and hold.read_text().endswith("\n")):
