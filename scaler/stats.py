@@ -21,6 +21,8 @@ import numpy as np
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
         2.045, 2.042)
+#: The normal distribution's two-sided 95% quantile: t's limit, and the binomial interval's factor.
+Z95 = 1.960
 VERDICTS = ("better", "not distinguishable", "worse")
 
 
@@ -28,7 +30,7 @@ def t95(df: int) -> float:
     """The two-sided 95% quantile of Student's t with ``df`` degrees of freedom."""
     if df < 1:
         raise ValueError("an interval needs at least two paired values")
-    return _T95[df - 1] if df <= len(_T95) else 1.960
+    return _T95[df - 1] if df <= len(_T95) else Z95
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def binomial_halfwidth(acc: float, n: int) -> float:
     order, initialisation) moves a proxy run by about as much again."""
     if n < 1:
         raise ValueError(f"an accuracy needs at least one image, got {n}")
-    return 1.960 * math.sqrt(acc * (1 - acc) / n)
+    return Z95 * math.sqrt(acc * (1 - acc) / n)
 
 
 def ranks(values: np.ndarray) -> np.ndarray:

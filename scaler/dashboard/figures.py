@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from scaler import report
 from scaler.bench import pareto
+from scaler.stats import Z95
 
 PALETTE = qualitative.Plotly + qualitative.D3
 STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd"}
@@ -458,7 +459,7 @@ def law_error(x: np.ndarray, fit: Mapping[str, float]) -> np.ndarray:
     return fit["a"] * np.power(x, -fit["b"]) + fit["c"]
 
 
-def law_band(x: np.ndarray, fit: Mapping[str, float], z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+def law_band(x: np.ndarray, fit: Mapping[str, float], z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) error band: ±z standard errors, propagated to first order from a, b, c."""
     xb = np.power(x, -fit["b"])
     sigma = np.sqrt((xb * fit.get("a_std", 0.0)) ** 2 + (fit["a"] * xb * np.log(x) * fit.get("b_std", 0.0)) ** 2
