@@ -218,7 +218,8 @@ class Bench:
             raise ScalerError("nothing to bench: no --models and no found family")
         self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
         self.pin()
-        pairs = [(e, s) for e in models for s in range(self.cfg.seeds)]
+        # seed by seed: an interrupted bench has every model at one seed before any model gets the next
+        pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
         known = {(e.label, s): self.known_cell(e, s) for e, s in pairs}
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
