@@ -99,19 +99,24 @@ def entries(cfg: BenchConfig, results: str | Path | None = None,
 
 
 def family_entries(phis: Sequence[int], results: str | Path | None, log: Callable[[str], None]) -> list[Entry]:
-    """The latest search's baseline and the rungs ``scaler scale`` wrote for it (none before a search)."""
+    """The latest search's baseline and the rungs ``scaler scale`` wrote for it (none before a search).
+
+    The baseline is taken at its nominal size, exactly as ``scaler scale`` grew it (``resolve_base``: the
+    space's width, resolution and strides, not the proxy ``best.arch`` holds), so the bench's width and
+    stride rule apply to it once, as to every zoo model, and a rung's resolution multiplier is over the
+    same base resolution as the ladder's.
+    """
     from scaler.dsl import parse_file, require_spec
-    from scaler.scaling.base import base_key
-    from scaler.search import latest_best
+    from scaler.scaling.base import resolve_base
 
     try:
-        best = latest_best(results, log=log)
+        found_base = resolve_base("latest", results)
     except ScalerError:
         log("no search result yet: the bench has no found family (run scaler search --space mbconv)")
         return []
-    base = require_spec(list(parse_file(best).values())[-1])
+    base = found_base.spec
     found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
-    folder = results_root(results) / "scale" / base_key(base.name)
+    folder = results_root(results) / "scale" / found_base.key
     table = folder / LADDER.file
     rungs = {}
     if table.is_file():
