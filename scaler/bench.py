@@ -221,6 +221,9 @@ class Bench:
         models = entries(self.cfg, self.results, self.log)
         if not models:
             raise ScalerError("nothing to bench: no --models and no found family")
+        labels = [e.label for e in models]
+        if self.cfg.reference is not None and self.cfg.reference not in labels:
+            raise ScalerError(f"--reference {self.cfg.reference!r} is not one of the benched models ({', '.join(labels)})")
         self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
         self.pin()
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
@@ -252,8 +255,6 @@ class Bench:
 def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str | None) -> list[dict]:
     """One row per model: accuracies over seeds, counts, latency, front membership, against the reference."""
     ref = reference or next((e.label for e in models if e.series == FAMILY_SERIES), models[0].label)
-    if ref not in cells:
-        raise ScalerError(f"--reference {ref!r} is not one of the benched models ({', '.join(cells)})")
     ref_acc = [c["val_acc"] or 0.0 for c in cells[ref]]
     rows = []
     for entry in models:

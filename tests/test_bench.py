@@ -1,0 +1,108 @@
+"""``scaler bench``: zoo models and the found family trained at one fidelity, seed by seed, resumable;
+the found family at the size the search trained it and its rungs at the ladder's resolutions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scaler.bench import FAMILY_SERIES, pareto
+from scaler.dsl import parse_text, require_spec
+
+# Tiny but real: seeded synthetic 16 px images, one epoch.
+DATA = ["--data", "synthetic:classes=4,size=256,test_size=64,resolution=16,channels=1", "--val-size", "64",
+        "--train-size", "192", "--epochs", "1", "--batch-size", "64", "--device", "cpu"]
+BENCH = ["bench", *DATA, "--width", "0.25", "--no-family"]
+
+
+def cells(results: Path, name: str = "default") -> list[str]:
+    return sorted(p.name for p in (results / "bench" / name / "cells").glob("*.json"))
+
+
+def trained(err: str) -> list[str]:
+    """The cells a bench call trained, in order: 'label seed N' per line it logged."""
+    return [" ".join(line.split(": ")[0].split()[2:]) for line in err.splitlines() if line.startswith("bench ")
+            and "/" in line.split()[1]]
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """results/ after a tiny search (width 0.5, adapted strides) and a scale that wrote rungs phi 1 and 2."""
+    from scaler.cli import main
+
+    results = tmp_path_factory.mktemp("results")
+    assert main(["search", "--space", "mbconv", "--trials", "2", "--confirm", "0", "--pruner", "none",
+                 "--width", "0.5", *DATA, "--results", str(results)]) == 0
+    assert main(["scale", "--phi", "2", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+                 "--results", str(results)]) == 0
+    return results
+
+
+def test_the_found_family_is_benched_as_the_search_trained_it(cli, family: Path) -> None:
+    code, out, err = cli("bench", *DATA, "--models", "plain-cnn", "--seeds", "1", "--phis", "1", "2",
+                         "--width", "0.5", "--results", str(family), "--json")
+    assert code == 0, err
+    rows = {r["label"]: r for r in json.loads(out)["rows"]}
+    summary = json.loads((family / "search" / "mbconv-reward" / "summary.json").read_text())["baseline"]
+    searched = require_spec(next(iter(parse_text(summary["spec"]).values())))
+    base = rows[searched.name]
+    assert base["series"] == FAMILY_SERIES and base["is_reference"]
+    # the width and strides the search trained, applied once: the same network, the same MACs
+    assert (base["macs"], base["params"]) == (summary["macs"], summary["params"])
+    cell = json.loads((family / "bench" / "default" / "cells" / f"{searched.name}-seed0.json").read_text())
+    assert require_spec(next(iter(parse_text(cell["spec"]).values()))).width == searched.width
+    # a rung trains at the data's 16 px times its resolution over the base's, as the ladder wrote them
+    ladder = (family / "scale" / searched.name / "ladder.csv").read_text().splitlines()
+    res = {line.split(",")[1]: int(line.split(",")[5]) for line in ladder[1:]}
+    for phi in (1, 2):
+        rung = rows[f"{searched.name}-phi{phi}"]
+        assert rung["phi"] == phi and rung["resolution"] == round(16 * res[rung["label"]] / res[searched.name])
+    assert rows["plain-cnn"]["resolution"] == 16
+
+
+def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: Path) -> None:
+    argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "2", "--results", str(tmp_path)]
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    # every model at seed 0 before any at seed 1: a bench stopped early still has a table at --seeds 1
+    assert trained(err) == ["plain-cnn seed 0", "mobilenet-v2 seed 0", "plain-cnn seed 1", "mobilenet-v2 seed 1"]
+    assert cells(tmp_path) == ["mobilenet-v2-seed0.json", "mobilenet-v2-seed1.json",
+                               "plain-cnn-seed0.json", "plain-cnn-seed1.json"]
+    assert "vs plain-cnn (95% CI)" in out  # without the found family the first model is the reference
+    before = (tmp_path / "bench" / "default" / "cells" / "plain-cnn-seed0.json").read_text()
+
+    (tmp_path / "bench" / "default" / "cells" / "mobilenet-v2-seed1.json").unlink()  # as if stopped there
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    assert "3 of 4 cells done earlier" in err and trained(err) == ["mobilenet-v2 seed 1"]
+    assert (tmp_path / "bench" / "default" / "cells" / "plain-cnn-seed0.json").read_text() == before
+
+    code, out, err = cli(*argv[:-4], "--seeds", "1", "--results", str(tmp_path), "--json")  # the table at one seed
+    assert code == 0 and trained(err) == []
+    assert {r["seeds"] for r in json.loads(out)["rows"]} == {1}
+
+    code, out, err = cli(*[a if a != "0.25" else "0.5" for a in argv])
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "other settings (width)" in err
+    assert len(cells(tmp_path)) == 4
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--models", "plain-cnn,nosuchnet"], "nosuchnet"),
+    (["--models", "plain-cnn", "--reference", "resnet18"], "--reference 'resnet18' is not one of the benched"),
+    (["--models", "plain-cnn", "--seeds", "0"], "--seeds"),
+    (["--models", "plain-cnn", "--preset", "tpu"], "--preset"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path: Path, flags: list[str], message: str) -> None:
+    code, out, err = cli(*BENCH, *flags, "--results", str(tmp_path / "results"))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "results" / "bench").exists()
+
+
+def test_pareto_marks_the_models_nothing_beats_on_both_axes() -> None:
+    rows = [{"macs": 1, "val_acc": 0.80}, {"macs": 2, "val_acc": 0.85}, {"macs": 3, "val_acc": 0.84},
+            {"macs": 2, "val_acc": 0.79}, {"macs": 4, "val_acc": 0.90}]
+    assert pareto(rows) == [True, True, False, False, True]
+
