@@ -186,14 +186,18 @@ class Bench:
     def cell_path(self, entry: Entry, seed: int) -> Path:
         return self.folder / BENCH_CELLS / f"{entry.label}-seed{seed}.json"
 
-    def known_cell(self, entry: Entry, seed: int) -> dict | None:
-        """The cell an earlier call wrote, or None (none yet, or unreadable: it is trained again)."""
+    def known_cell(self, entry: Entry, seed: int, spec: Spec) -> dict | None:
+        """The cell an earlier call wrote for this very network, or None: none yet, unreadable, or another
+        network under the same label (a rung ``scaler scale`` has since rewritten): it is trained again."""
         path = self.cell_path(entry, seed)
         if not path.exists():
             return None
         known, problem = read_json(path)
         if known is None:
             self.log(f"{problem}: training it again")
+        elif known.get("spec") != spec.text():
+            self.log(f"{path}: {entry.label} has changed since it was trained: training it again")
+            return None
         return known
 
     def task(self, entry: Entry, seed: int) -> FitTask:
@@ -228,11 +232,12 @@ class Bench:
         self.pin()
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
-        known = {(e.label, s): self.known_cell(e, s) for e, s in pairs}
+        planned = {(e.label, s): self.task(e, s) for e, s in pairs}
+        known = {(e.label, s): self.known_cell(e, s, planned[(e.label, s)].spec) for e, s in pairs}
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
-        tasks = [self.task(e, s) for e, s in missing]
+        tasks = [planned[(e.label, s)] for e, s in missing]
         datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
         for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.cfg.jobs),
                                                         strict=True), 1):

@@ -61,6 +61,13 @@ def test_the_found_family_is_benched_as_the_search_trained_it(cli, family: Path)
         assert rung["phi"] == phi and rung["resolution"] == round(16 * res[rung["label"]] / res[searched.name])
     assert rows["plain-cnn"]["resolution"] == 16
 
+    # scale rewrites the rungs with other coefficients: their cells are trained again, the rest are kept
+    assert cli("scale", "--phi", "2", "--alpha", "1.1", "--beta", "1.2", "--gamma", "1.1", "--results", str(family))[0] == 0
+    code, out, err = cli("bench", *DATA, "--models", "plain-cnn", "--seeds", "1", "--phis", "1", "2",
+                         "--width", "0.5", "--results", str(family))
+    assert code == 0, err
+    assert "2 of 4 cells done earlier" in err and err.count("has changed since it was trained") == 2
+
 
 def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: Path) -> None:
     argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "2", "--results", str(tmp_path)]
