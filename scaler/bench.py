@@ -220,6 +220,7 @@ class Bench:
     def run(self) -> dict:
         """Train every missing cell (in ``cfg.jobs`` processes, each cell written as it is ready), then
         write and return the table."""
+        from scaler.search.objective import macs_of
         from scaler.training.parallel import fit_each
 
         models = entries(self.cfg, self.results, self.log)
@@ -237,6 +238,10 @@ class Bench:
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
+        # within a seed the costliest cells first (MACs as the cost), so the bench does not end on its
+        # largest rung training alone while the other processes idle
+        data = self.data(self.data_cfg.resolution)
+        missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data)))
         tasks = [planned[(e.label, s)] for e, s in missing]
         datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
         for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.cfg.jobs),

@@ -73,8 +73,12 @@ def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: 
     argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "2", "--results", str(tmp_path)]
     code, out, err = cli(*argv)
     assert code == 0, err
-    # every model at seed 0 before any at seed 1: a bench stopped early still has a table at --seeds 1
-    assert trained(err) == ["plain-cnn seed 0", "mobilenet-v2 seed 0", "plain-cnn seed 1", "mobilenet-v2 seed 1"]
+    # every model at seed 0 before any at seed 1 (a bench stopped early still has a table at --seeds 1),
+    # and within a seed the model with more MACs first
+    macs = {r["label"]: r["macs"] for r in json.loads((tmp_path / "bench" / "default" / "summary.json").read_text())["rows"]}
+    big, small = sorted(macs, key=macs.get, reverse=True)
+    assert macs[big] > macs[small]
+    assert trained(err) == [f"{big} seed 0", f"{small} seed 0", f"{big} seed 1", f"{small} seed 1"]
     assert cells(tmp_path) == ["mobilenet-v2-seed0.json", "mobilenet-v2-seed1.json",
                                "plain-cnn-seed0.json", "plain-cnn-seed1.json"]
     assert "vs plain-cnn (95% CI)" in out  # without the found family the first model is the reference
