@@ -83,8 +83,9 @@ def _one_seed_lines(rows: list[dict], n_val: int | None) -> list[str]:
     best = max(accs)
     half = binomial_halfwidth(best, n_val)
     close = sum(best - a <= half for a in accs) - 1
+    verb = "lies" if close == 1 else "lie"
     return [f"one seed per point: the winner's val acc is ±{half:.4f} on {n_val} validation images alone (95%), and "
-            f"{close} of the other {len(accs) - 1} points lie within that; another seed moves a proxy run about as much "
+            f"{close} of the other {len(accs) - 1} points {verb} within that; another seed moves a proxy run about as much "
             f"again (--seeds 3 retrains the best {GRID_CONFIRM} with 3 seeds and picks the winner on the mean)"]
 
 
