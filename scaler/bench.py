@@ -229,7 +229,7 @@ class Bench:
         labels = [e.label for e in models]
         if self.cfg.reference is not None and self.cfg.reference not in labels:
             raise ScalerError(f"--reference {self.cfg.reference!r} is not one of the benched models ({', '.join(labels)})")
-        self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
+        data = self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
         self.pin()
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
@@ -240,7 +240,6 @@ class Bench:
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
         # within a seed the costliest cells first (MACs as the cost), so the bench does not end on its
         # largest rung training alone while the other processes idle
-        data = self.data(self.data_cfg.resolution)
         missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data)))
         tasks = [planned[(e.label, s)] for e, s in missing]
         datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
