@@ -46,3 +46,13 @@ def test_benchmarks_keep_and_share_their_trainings(tmp_path: Path) -> None:
     # a changed setting is a new cell, never a stale reuse
     seeded = bench("proxy_correlation.py", *TINY, "--seed", "1", cells=cells)
     assert kept(seeded) == (0, 2, 2)
+
+
+def test_search_efficiency_compares_the_searches_on_their_objective(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search_efficiency.py"), "--budget", "20",
+                           "--seeds", "1", "--train-size", "256", "--epochs", "1"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"^seed 0: TPE\+Hyperband best 0\.\d{4}", done.stdout, re.M), done.stdout
+    assert re.search(r"^median best reward: TPE\+Hyperband 0\.\d{4}, random 0\.\d{4}, ratio \d\.\d{3}$",
+                     done.stdout, re.M), done.stdout
