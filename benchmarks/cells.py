@@ -1,8 +1,9 @@
 """Trainings a long benchmark keeps on disk, so that a rerun trains only what is missing.
 
 A cell is one training: a Spec, its ``TrainConfig`` and the ``DataConfig`` of its data. Its outcome
-is kept as JSON under a folder, named by a hash of all three, so a changed network, setting or data
-cut is a new cell, never a stale reuse; two benchmarks that train the same cell share it. Missing
+is kept as JSON under a folder, named by ``training_key`` (the key ``scaler scale`` finds its
+trainings by), so a changed network, setting or data cut is a new cell, never a stale reuse, and two
+benchmarks that train the same network the same way share the cell. Missing
 cells train in a pool of ``jobs`` processes (``scaler.training.parallel``), each written the moment
 it is in, so an interrupted run loses at most the cells in flight.
 """
@@ -10,17 +11,16 @@ it is in, so an interrupted run loses at most the cells in flight.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from scaler.data import DataConfig, load_data
 from scaler.dsl import Spec
 from scaler.results import read_json, results_root, write_json
+from scaler.scaling.growth import network_identity
 from scaler.search import load_space
+from scaler.training.config import TrainConfig, training_key
 from scaler.training.parallel import FitTask, fit_each
-from scaler.training.trainer import TrainConfig
 
 #: Where cells are kept when a benchmark is not told otherwise.
 DEFAULT_FOLDER = results_root() / "benchmarks" / "cells"
@@ -39,9 +39,7 @@ class Cell:
     data: DataConfig
 
     def path(self, folder: Path) -> Path:
-        key = json.dumps([self.spec.text(), dataclasses.asdict(self.train), dataclasses.asdict(self.data)],
-                         sort_keys=True)
-        return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+        return folder / f"{training_key(network_identity(self.spec), self.data, self.train)}.json"
 
 
 def fit_kept(cells: Sequence[Cell], folder: Path, jobs: int,

@@ -13,9 +13,7 @@ reuses it instead of training it again.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from scaler.dsl import Spec
 from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.scaling.growth import count, grow, network_identity
 from scaler.stats import compare, spread
+from scaler.training.config import training_key
 from scaler.training.trainer import TrainConfig
 
 
@@ -110,13 +109,7 @@ class Fidelity:
 
     def key(self, trained: Spec, train: TrainConfig) -> str:
         """What makes two trainings the same: the network trained (not its name), the data cut, the trainer."""
-        data = dataclasses.asdict(self.data.config(trained.resolution))
-        data.pop("device", None)
-        settings = dataclasses.asdict(train)
-        settings.pop("device", None)
-        text = json.dumps({"spec": network_identity(trained), "data": data, "train": settings}, sort_keys=True,
-                          default=str)
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
+        return training_key(network_identity(trained), self.data.config(trained.resolution), train)
 
     def index(self) -> dict[str, dict]:
         """The finished scale runs by key, read from the results folder once."""

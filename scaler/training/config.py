@@ -3,8 +3,12 @@ study settings can read them cheaply). ``scaler.training.trainer`` runs it."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from scaler.errors import ScalerError, UnknownNameError
 
@@ -77,3 +81,16 @@ class TrainConfig:
         if self.warmup_epochs is not None:
             return self.warmup_epochs
         return 0.3 * self.epochs if self.schedule == "onecycle" else min(1.0, 0.1 * self.epochs)
+
+
+def training_key(network: str, data: Any, train: TrainConfig) -> str:
+    """What makes two trainings the same, as a short hash: the network trained (its identity, e.g.
+    ``scaler.scaling.growth.network_identity``: names aside), the data cut (a ``DataConfig``) and the
+    trainer settings, the seed included; the device is left out, since it changes no number the
+    record keeps. Trainings kept for reuse (scaled models, benchmark cells) are found by it."""
+    cut = dataclasses.asdict(data)
+    cut.pop("device", None)
+    settings = dataclasses.asdict(train)
+    settings.pop("device", None)
+    text = json.dumps({"spec": network, "data": cut, "train": settings}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
