@@ -88,3 +88,23 @@ def test_every_flag_the_prose_names_exists(span: str) -> None:
     known = sub[words[1]]._option_string_actions
     for flag in (w.split("=")[0] for w in words[2:] if w.startswith("--")):
         assert flag in known, f"`{span}`: scaler {words[1]} has no {flag}"
+
+
+BENCHMARK_SPANS = sorted(set(re.findall(r"`(?:\.venv/bin/python )?(benchmarks/\w+\.py[^`]*)`", README)))
+
+
+@pytest.mark.parametrize("script", sorted({span.split()[0] for span in BENCHMARK_SPANS}))
+def test_every_benchmark_the_readme_names_takes_the_flags_it_shows(script: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    assert (root / script).is_file(), f"the README names {script}, which does not exist"
+    flags = {w.split("=")[0] for span in BENCHMARK_SPANS if span.split()[0] == script for w in span.split()[1:]
+             if w.startswith("--")}
+    if not flags:
+        return
+    shown = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, cwd=root, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-1000:]
+    for flag in flags:
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", shown.stdout), f"{script} has no {flag}"
