@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 
 import optuna
@@ -105,3 +107,57 @@ def test_scale_grid_and_compare_in_two_processes_give_the_numbers_of_one(tmp_pat
     assert one["grid"]["trained"] == two["grid"]["trained"] == points  # the helper's points count as trained
     again = run_scale(cfg, data, train, tmp_path / "2", log=lambda m: None)
     assert all(r["reused"] for r in again["compare"]["rows"])
+
+
+POOL_SCRIPT = """
+from scaler.data import DataConfig, load_data
+from scaler.dsl import parse_spec
+from scaler.training.parallel import FitTask, fit_each
+from scaler.training.trainer import TrainConfig
+
+data = load_data(DataConfig(name="synthetic:classes=4,size=2400,test_size=64,resolution=16,noise=2", val_size=96))
+spec = parse_spec("model tiny\\n  resolution 16\\n  stem conv c32 k3\\n  stage conv c64 k3\\n  head gpool\\n  head fc\\n")
+tasks = [FitTask(spec, TrainConfig(epochs=200, batch_size=32, device="cpu", seed=s)) for s in range(4)]
+print(list(fit_each(tasks, data, jobs=2)))
+"""
+
+
+def _pool_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads process children from Linux's /proc")
+def test_a_killed_caller_leaves_no_pool_process_training(tmp_path: Path) -> None:
+    """SIGKILL of the process that queued the trainings (a scheduler's hard stop) ends its pool processes
+    too, instead of leaving them to train for nobody."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    caller = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while len(pool := _pool_children(caller.pid)) < 2:
+            assert caller.poll() is None and time.monotonic() < deadline, "the pool never started"
+            time.sleep(0.5)
+        time.sleep(3)  # the pool processes are training
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in pool) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(_running(pid) for pid in pool), "pool processes outlived their caller"
+    finally:
+        caller.kill()
+        for pid in pool if "pool" in locals() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -14,7 +14,9 @@ more than one helper, trials finish in an order that depends on timing, so the s
 history in another order: ``--jobs 1`` is the reproducible setting.
 
 Processes are started with ``spawn`` (forking a process whose OpenMP pool already runs can hang the
-child); a pool's processes receive the data set once, through the pool's initializer.
+child); a pool's processes receive the data set once, through the pool's initializer. On Linux every
+such process ends with the process that started it, even one killed outright: a pool process at once,
+a helper by the clean stop of Ctrl-C.
 """
 
 from __future__ import annotations
@@ -92,8 +94,22 @@ class FitTask:
 _DATA: Mapping[str, Dataset] = {}  # the data sets of this pool process, set once by ``_start_job``
 
 
+def end_with_parent(signum: int) -> None:
+    """Have the kernel send this process ``signum`` when the process that started it dies (Linux), so a
+    parent stopped by ``kill`` or SIGKILL leaves no orphan training on; elsewhere nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signum, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the request was made
+        os.kill(os.getpid(), signum)
+
+
 def _start_job(data: Mapping[str, Dataset], count: int) -> None:
     global _DATA
+    end_with_parent(signal.SIGTERM)  # a pool process's work is only wanted by the process that queued it
     _DATA = data
     torch.set_num_threads(count)
 
@@ -127,6 +143,7 @@ def log_to_stderr(message: str) -> None:
 
 def _helper(target: Callable[..., Any], args: tuple, count: int) -> None:
     """A helper process: ``target(*args)`` with ``count`` threads; a ScalerError is its one line."""
+    end_with_parent(signal.SIGINT)  # the loop's clean stop: its trial is queued again
     torch.set_num_threads(count)
     try:
         target(*args)
