@@ -3,9 +3,9 @@
 A cell is one training: a Spec, its ``TrainConfig`` and the ``DataConfig`` of its data. Its outcome
 is kept as JSON under a folder, named by ``training_key`` (the key ``scaler scale`` finds its
 trainings by), so a changed network, setting or data cut is a new cell, never a stale reuse, and two
-benchmarks that train the same network the same way share the cell. Missing
-cells train in a pool of ``jobs`` processes (``scaler.training.parallel``), each written the moment
-it is in, so an interrupted run loses at most the cells in flight.
+benchmarks that train the same network the same way share the cell. Missing cells train in a pool
+of ``jobs`` processes (``scaler.training.parallel``), each written the moment it is in, so an
+interrupted run loses at most the cells in flight.
 """
 
 from __future__ import annotations
