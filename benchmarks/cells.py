@@ -11,10 +11,10 @@ interrupted run loses at most the cells in flight.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from scaler.data import DataConfig, load_data
+from scaler.data import DataConfig, Dataset, load_data
 from scaler.dsl import Spec
 from scaler.results import read_json, results_root, write_json
 from scaler.scaling.growth import network_identity
@@ -42,16 +42,17 @@ class Cell:
         return folder / f"{training_key(network_identity(self.spec), self.data, self.train)}.json"
 
 
-def fit_kept(cells: Sequence[Cell], folder: Path, jobs: int,
-             trained: Callable[[int, dict], None] | None = None) -> list[dict]:
+def fit_kept(cells: Sequence[Cell], folder: Path, jobs: int, trained: Callable[[int, dict], None] | None = None,
+             loaded: Mapping[DataConfig, Dataset] | None = None) -> list[dict]:
     """The kept outcome of every cell, in order: read from ``folder`` where kept, else trained
-    (``jobs`` at a time), written there and passed to ``trained(index, outcome)``."""
+    (``jobs`` at a time), written there and passed to ``trained(index, outcome)``. Data sets the
+    caller already has (``loaded``, by their config) are not loaded again."""
     outcomes: list[dict | None] = [read_json(cell.path(folder))[0] for cell in cells]
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
     print(f"{len(cells) - len(missing)} of {len(cells)} trainings kept under {folder}; training {len(missing)} "
           f"with {jobs} job(s)", flush=True)
     configs = list(dict.fromkeys(cells[i].data for i in missing))
-    data = {str(k): load_data(cfg) for k, cfg in enumerate(configs)}
+    data = {str(k): (loaded or {}).get(cfg) or load_data(cfg) for k, cfg in enumerate(configs)}
     tasks = [FitTask(cells[i].spec, cells[i].train, str(configs.index(cells[i].data))) for i in missing]
     for i, record in zip(missing, fit_each(tasks, data, jobs), strict=True):
         outcomes[i] = {key: record[key] for key in KEPT}

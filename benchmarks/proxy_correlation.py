@@ -43,17 +43,17 @@ def main() -> None:
     parser.add_argument("--cells", type=Path, default=DEFAULT_FOLDER, help="where trainings are kept")
     args = parser.parse_args()
     data_cfg = DataConfig(train_size=args.train_size, val_size=5000, seed=args.seed)
-    batch = load_data(data_cfg).x_val[:64]
+    data = load_data(data_cfg)
     specs = [adapt_strides(net, RESOLUTION, args.min_feature, args.strides)
              for net in sample_mbconv(args.archs, args.width, args.seed)]
-    scores = [score(spec, batch, 10, PROXIES, seed=args.seed) for spec in specs]
+    scores = [score(spec, data.x_val[:64], data.num_classes, PROXIES, seed=args.seed) for spec in specs]
     cells = [Cell(spec, TrainConfig(epochs=args.epochs, device="cpu", seed=args.seed), data_cfg) for spec in specs]
 
     def trained(i: int, cell: dict) -> None:
         print(f"arch {i + 1:2d}/{args.archs}: val acc {cell['val_acc'] or 0.0:.4f} ({cell['train_time_s']:.0f} s)  "
               + "  ".join(f"{k} {v:.4g}" for k, v in scores[i].items()), flush=True)
 
-    outcomes = fit_kept(cells, args.cells, args.jobs, trained)
+    outcomes = fit_kept(cells, args.cells, args.jobs, trained, loaded={data_cfg: data})
     for scored, cell in zip(scores, outcomes, strict=True):
         scored.update({key: float(cell[key]) for key in BASELINES})
     acc = np.array([cell["val_acc"] or 0.0 for cell in outcomes])
