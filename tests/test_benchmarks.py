@@ -46,11 +46,19 @@ def test_benchmarks_keep_and_share_their_trainings(tmp_path: Path) -> None:
     assert re.search(r"^adapt +[+-]?\d\.\d{3} +[+-]?\d\.\d{3} +0\.\d{4} +0\.\d{4}", fidelity, re.M)
 
 
-def test_search_efficiency_compares_the_searches_on_their_objective(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search_efficiency.py"), "--budget", "20",
-                           "--seeds", "1", "--train-size", "256", "--epochs", "1"],
+def test_search_efficiency_runs_both_searches_as_a_user_would(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search_efficiency.py"), "--trials", "3",
+                           "--seeds", "1", "--train-size", "256", "--val-size", "128", "--epochs", "1",
+                           "--width", "0.25", "--jobs", "1"],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert re.search(r"^seed 0: TPE\+Hyperband best 0\.\d{4}", done.stdout, re.M), done.stdout
+    seed = re.search(r"^seed 0: TPE\+Hyperband best 0\.\d{4} \((\d) complete, (\d) pruned, \d+ s\); "
+                     r"random best 0\.\d{4} \((\d) complete, \d+ s\); TPE\+Hyperband (reached|never)",
+                     done.stdout, re.M)
+    assert seed, done.stdout
+    tpe_complete, tpe_pruned, random_complete = (int(n) for n in seed.groups()[:3])
+    assert tpe_complete + tpe_pruned == 3 and random_complete == 3  # each arm's budget is its --trials
     assert re.search(r"^median best reward: TPE\+Hyperband 0\.\d{4}, random 0\.\d{4}, ratio \d\.\d{3}$",
                      done.stdout, re.M), done.stdout
+    assert re.search(r"^TPE\+Hyperband reached random's final best in [01]/1 seeds.*within half of it \(the goal\) "
+                     r"in [01]/1$", done.stdout, re.M), done.stdout
