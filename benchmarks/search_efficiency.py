@@ -59,11 +59,12 @@ def run_arm(sampler: str, pruner: str, seed: int, args: argparse.Namespace) -> A
         done = subprocess.run(command, capture_output=True, text=True, preexec_fn=lambda: end_with_parent(signal.SIGINT))
         if done.returncode != 0:
             sys.exit(f"search_efficiency: `{' '.join(command[2:])}` failed: {done.stderr.strip()[-500:]}")
-        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{Path(results) / 'studies.db'}")
-    start = min(t.datetime_start for t in study.trials).timestamp()
-    end = max(t.datetime_complete for t in study.trials).timestamp()
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+        # read the trials while their database still exists (the folder goes with the block)
+        trials = optuna.load_study(study_name="bench", storage=f"sqlite:///{Path(results) / 'studies.db'}").trials
+    start = min(t.datetime_start for t in trials).timestamp()
+    end = max(t.datetime_complete for t in trials).timestamp()
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in trials)
     curve = sorted((t.datetime_complete.timestamp() - start, t.value) for t in complete)
     return Arm(curve, end - start, pruned)
 
