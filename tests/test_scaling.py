@@ -21,6 +21,7 @@ from scaler.dsl import parse_spec
 from scaler.errors import ScalerError
 from scaler.fidelity import adapt_strides
 from scaler.nn.complexity import complexity
+from scaler.results import load_runs
 from scaler.scaling import (
     Coefficients,
     ScaleConfig,
@@ -423,7 +424,9 @@ def test_the_trained_base_has_the_strides_of_the_rule(tmp_path: Path, strides: s
 
 
 def test_grid_winner_on_the_mean_of_seeds_and_the_phi_model_tested(tmp_path: Path) -> None:
-    cfg = ScaleConfig(**TINY_GRID, seeds=2, train=True, phi=1, storage=f"sqlite:///{tmp_path / 'studies.db'}")
+    # two jobs: a helper process trains some grid points, and the confirmation must still find them
+    cfg = ScaleConfig(**TINY_GRID, seeds=2, train=True, phi=1, jobs=2,
+                      storage=f"sqlite:///{tmp_path / 'studies.db'}")
     report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     grid = report["grid"]
     confirmed = grid["confirmed"]
@@ -431,6 +434,9 @@ def test_grid_winner_on_the_mean_of_seeds_and_the_phi_model_tested(tmp_path: Pat
     by_label = {r["label"]: r for r in grid["rows"]}
     for c in confirmed:  # the grid's trial is the first seed
         assert c["val_accs"][0] == by_label[c["label"]]["val_acc"] == c["one_seed_acc"]
+    # ... reused, not trained again: one run per grid point and one more per confirmed point
+    grid_runs = [r for r in load_runs(tmp_path)[0] if r["extra"].get("stage") == "grid"]
+    assert len(grid_runs) == len(grid["rows"]) + len(confirmed)
     means = [c["val_acc"] for c in confirmed]
     assert means == sorted(means, reverse=True) and confirmed[0]["verdict"] == "winner"
     assert all(c["verdict"] in ("better", "not distinguishable", "worse") for c in confirmed[1:])

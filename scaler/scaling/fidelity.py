@@ -121,6 +121,11 @@ class Fidelity:
                            and isinstance(r.get("extra"), dict) and r["extra"].get("key")}
         return self._index
 
+    def forget_runs(self) -> None:
+        """Drop the cached run index, so that runs other processes saved since it was read (the grid's
+        ``--jobs`` helpers, other workers) are reused, not trained again."""
+        self._index = None
+
     def train_or_reuse(self, spec: Spec, extra: dict, save_weights: bool = False,
                        callback: Callable[[Any], None] | None = None, seed: int | None = None,
                        evaluate_test: bool = False) -> tuple[dict, bool]:

@@ -190,6 +190,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     with helper_workers(run_grid, helpers, fidelity.jobs, log) as helper_pids:
         outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
                              callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
+    fidelity.forget_runs()  # the helpers' and other workers' points: confirm_top reuses them as seed one
     # trained by this call: its own process and its --jobs helpers, not other workers or earlier calls
     ours = {worker_id(), *(f"{host_id()}:{pid}" for pid in helper_pids)}
     trained = sum(t.user_attrs.get("reused") is False and t.user_attrs.get("worker") in ours
