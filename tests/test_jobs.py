@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -107,6 +108,26 @@ def test_scale_grid_and_compare_in_two_processes_give_the_numbers_of_one(tmp_pat
     assert one["grid"]["trained"] == two["grid"]["trained"] == points  # the helper's points count as trained
     again = run_scale(cfg, data, train, tmp_path / "2", log=lambda m: None)
     assert all(r["reused"] for r in again["compare"]["rows"])
+
+
+def test_cells_that_are_one_network_train_once_in_the_pool(tmp_path: Path) -> None:
+    """Two cells of one network under different names (compound 2x whose depth rounds back to width 2x's
+    network): the pool trains each seed once and the second cell gets the first one's runs."""
+    from scaler.results import load_runs
+    from scaler.scaling.fidelity import DataCache, Fidelity
+
+    data = DataConfig(name="synthetic:classes=4,size=600,resolution=16,noise=2", val_size=128, download=False)
+    train = TrainConfig(epochs=1, batch_size=64, device="cpu", max_batches_per_epoch=2)
+    fidelity = Fidelity(1.0, DataCache(data), train, tmp_path, log=lambda m: None, seeds=2, jobs=2)
+    spec = parse_spec(SPACE.replace("{8,16}", "8").replace("{16,24}", "16").replace("{1,3}", "3")
+                      .replace("[1..3]", "2"))
+    cells = [(spec, {"stage": "compare", "strategy": "width"}),
+             (dataclasses.replace(spec, name="other"), {"stage": "compare", "strategy": "compound"})]
+    with threads(threads_per_job(2)):
+        (first, trained_first), (second, trained_second) = fidelity.train_cells(cells)
+    assert (trained_first, trained_second) == (2, 0)
+    assert [r["val_acc"] for r in second] == [r["val_acc"] for r in first]
+    assert len(load_runs(tmp_path)[0]) == 2
 
 
 POOL_SCRIPT = """

@@ -174,7 +174,8 @@ class Fidelity:
                     ) -> Iterator[tuple[list[dict], int]]:
         """``train_seeds`` of every (spec, extra) cell, yielded in order as each is ready. With ``jobs``
         above 1 the missing trainings of consecutive cells at one training resolution run together in
-        that many processes (``scaler.training.parallel``), each saved as it arrives."""
+        that many processes (``scaler.training.parallel``), each saved as it arrives; cells that round
+        to the same network (compound 2x whose depth rounds back to 1 is width 2x) are trained once."""
         if self.jobs <= 1:
             for spec, extra in cells:
                 yield self.train_seeds(spec, extra, seeds)
@@ -187,22 +188,28 @@ class Fidelity:
             indices = list(group)
             got: dict[tuple[int, int], dict] = {}
             missing = []  # (cell, seed, key, trainer settings), in cell order
+            first: dict[str, tuple[int, int]] = {}  # key -> the (cell, seed) that trains it
+            same: dict[tuple[int, int], tuple[int, int]] = {}  # a later cell's training -> that one
             for i in indices:
                 for seed in seeds:
                     train = dataclasses.replace(self.train, seed=seed)
                     key = self.key(trained[i], train)
                     if key in self.index():
                         got[(i, seed)] = self.index()[key]
+                    elif key in first:
+                        same[(i, seed)] = first[key]
                     else:
+                        first[key] = (i, seed)
                         missing.append((i, seed, key, train))
             arrivals = zip(missing, fit_each([FitTask(trained[i], train) for i, _, _, train in missing],
                                              self.data.get(resolution), self.jobs), strict=True)
             for i in indices:
                 now = 0
-                while any((i, seed) not in got for seed in seeds):
+                while any((i, seed) not in got and (i, seed) not in same for seed in seeds):
                     (cell, seed, key, _), record = next(arrivals)
                     got[(cell, seed)] = self._keep(record, trained[cell], key, {**cells[cell][1], "seed": seed})
                     now += 1
+                got.update({(i, seed): got[same[(i, seed)]] for seed in seeds if (i, seed) in same})
                 yield [got[(i, seed)] for seed in seeds], now
 
     def detached(self) -> Fidelity:
