@@ -45,8 +45,8 @@ LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", 
                                       "mac_ratio"),
                required=("label", "name", "params", "macs"),
                numeric=("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"))
-#: One row per (strategy, ratio) cell: ``macs`` counts the model as written (what the ratios match),
-#: ``trained_macs`` the one trained (the stride rule); ``val_acc`` is the mean over ``seeds`` finished
+#: One row per (strategy, ratio) cell: ``macs`` counts the model as trained (the stride rule: what the
+#: ratios match), ``trained_macs`` what its run recorded; ``val_acc`` is the mean over ``seeds`` finished
 #: seeds, ``val_std`` their spread, and ``vs_compound`` [``vs_low``, ``vs_high``] the cell minus compound
 #: at the same ratio paired by seed with its 95% interval and ``verdict``. Files written before seeds
 #: have only the first four columns; readers need only ``required``.

@@ -4,10 +4,10 @@ Every model is counted at two sizes: *nominal* (the base's own width and resolut
 3 input channels and 1000 classes like ``scaler zoo``: the ladder) and *fidelity* (times the proxy
 width, at the training resolution and the data's channels and classes: what is planned). What is
 trained is the fidelity Spec through the stride rule of ``scaler.fidelity`` at its training
-resolution (a net written for 224 px would end in a 1x1 map at 28 px); MAC ratios and plans stay the
-model as written. A trained model is saved as a run (kind ``scale``, its trained Spec) keyed by the
-trained network, data cut and trainer settings (seed included), so a later call (or another stage)
-reuses it instead of training it again.
+resolution (a net written for 224 px would end in a 1x1 map at 28 px); ladders count the model as
+written, the matched-MACs comparison the model as trained. A trained model is saved as a run (kind
+``scale``, its trained Spec) keyed by the trained network, data cut and trainer settings (seed
+included), so a later call (or another stage) reuses it instead of training it again.
 """
 
 from __future__ import annotations
@@ -97,6 +97,11 @@ class Fidelity:
     def count(self, spec: Spec) -> Any:
         """The Spec's counts with the data's input channels and classes."""
         return count(spec, self.in_channels, self.num_classes)
+
+    def trained_macs(self, spec: Spec) -> int:
+        """The MACs of ``spec`` as trained (the stride rule at its resolution): what a comparison at
+        matched MACs must match, since below ~33 px the rule makes a lower resolution cost more."""
+        return self.count(self.trained(spec)).macs
 
     def describe(self) -> dict:
         """The fidelity as JSON: proxy width, resolution, stride rule, data and trainer settings (what a

@@ -141,10 +141,6 @@ def _compare_lines(cmp: dict) -> list[str]:
         lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
             f"{r['strategy']} {r['mac_ratio']:g}x -> {r['achieved_ratio']:.2f}x" for r in off)
             + "; the fitted laws below compare the strategies at exactly matched MACs")
-    adapted = [r["trained_macs"] / r["macs"] for r in cmp["rows"] if r.get("trained_macs")]
-    if adapted and any(x != 1 for x in adapted):
-        lines.append(f"  MACs count the models as written (what the ratios match); trained with the stride rule they "
-                     f"count {min(adapted):.2f}x to {max(adapted):.2f}x that")
     for ratio in sorted({r["mac_ratio"] for r in cmp["rows"] if r["strategy"] != "baseline"}):
         trained = [r for r in cmp["rows"] if r["mac_ratio"] == ratio and r["val_acc"] is not None]
         fitted = [m for m in cmp.get("matched", []) if m["mac_ratio"] == ratio]
