@@ -21,9 +21,8 @@ x = "mac_ratio"), ``compare.json`` (the full comparison table and predictions) a
 
 Every trained model goes through the stride rule of ``scaler.fidelity`` at its training resolution
 (``--strides``, ``--min-feature``); ladders count the model as written, the comparison's matched MACs
-the model as trained. With
-``--seeds S`` every comparison cell and the grid's best points are trained with S seeds and reported
-as mean ± std with paired verdicts (``scaler.stats``).
+the model as trained. With ``--seeds S`` every comparison cell and the grid's best points are trained
+with S seeds and reported as mean ± std with paired verdicts (``scaler.stats``).
 
 It imports scaler.dsl, scaler.nn.complexity, scaler.data, scaler.zoo, scaler.training, scaler.errors,
 scaler.search (only for the latest search's best model), scaler.study (Optuna storages and the trial
