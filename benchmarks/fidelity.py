@@ -3,7 +3,7 @@ written and with the resolution-aware stride rule?
 
 Samples N architectures of the mbconv space (seeded), trains each at the search's default fidelity
 (width 0.5, 2 epochs on 10,000 Fashion-MNIST images) and at a higher one (``--high-epochs`` on
-``--high-train-size`` images), once with strides as written and once adapted (``scaler.fidelity``),
+``--high-train-size`` images), once with strides as written and once adapted (``scaler.strides``),
 and prints, per stride policy, the Spearman and Kendall rank correlation between the two fidelities'
 validation accuracies, the mean accuracy at each, and the training time: the figure that justifies
 the default. Measured side by side in one run: the four cells of a net (two policies, two
@@ -24,8 +24,8 @@ import numpy as np
 from cells import DEFAULT_FOLDER, RESOLUTION, Cell, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig
-from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides, last_feature_size
 from scaler.stats import kendall, spearman
+from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, last_feature_size
 from scaler.training.parallel import default_jobs
 from scaler.training.trainer import TrainConfig
 

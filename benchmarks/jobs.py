@@ -17,8 +17,8 @@ import time
 import optuna
 
 from scaler.data import DataConfig, load_data
-from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.search.config import load_space, reference_point
+from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.training.parallel import FitTask, cpu_cores, fit_each, threads
 from scaler.training.trainer import TrainConfig
 

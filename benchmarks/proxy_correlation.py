@@ -20,8 +20,8 @@ import numpy as np
 from cells import DEFAULT_FOLDER, RESOLUTION, Cell, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig, load_data
-from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides
 from scaler.stats import kendall, spearman
+from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides
 from scaler.training.parallel import default_jobs
 from scaler.training.proxies import score
 from scaler.training.trainer import TrainConfig

@@ -4,7 +4,7 @@ The EfficientNet paper's Figure 5 sets B0..B7 beside the classic families at mat
 ImageNet. This is the same figure on the user's own data set: a preset of zoo models and the
 user's family (the latest search's baseline and its rungs phi = 1..3 from ``scaler scale``) are all
 trained by one trainer at one fidelity (the proxy width, the resolution-aware stride rule of
-``scaler.fidelity``), each with S seeds. A rung trains at the data's resolution times its
+``scaler.strides``), each with S seeds. A rung trains at the data's resolution times its
 resolution multiplier over the base, as compound scaling says. Every (model, seed) is one cell
 file under ``results/bench/<name>/cells/``, so an interrupted bench resumes where it stopped; the
 table (val and test accuracy mean ± std, params, MACs at fidelity, latency, the Pareto front on
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
-from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
 from scaler.stats import compare, spread
+from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
     from scaler.data import DataConfig

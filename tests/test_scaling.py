@@ -19,7 +19,6 @@ from scaler.cli import main
 from scaler.data import DataConfig
 from scaler.dsl import parse_spec
 from scaler.errors import ScalerError
-from scaler.fidelity import adapt_strides
 from scaler.nn.complexity import complexity
 from scaler.results import load_runs
 from scaler.scaling import (
@@ -37,6 +36,7 @@ from scaler.scaling import (
     strategy_spec,
 )
 from scaler.stats import binomial_halfwidth
+from scaler.strides import adapt_strides
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
@@ -403,7 +403,7 @@ model tiny64
                                                                   ("as-written", 2, [])])
 def test_the_trained_base_has_the_strides_of_the_rule(tmp_path: Path, strides: str, stem_stride: int,
                                                       changed: list[str]) -> None:
-    from scaler.fidelity import last_feature_size
+    from scaler.strides import last_feature_size
 
     arch = tmp_path / "tiny64.arch"
     arch.write_text(TINY_64)

@@ -19,11 +19,11 @@ from scaler.bench import PRESETS, BenchConfig
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 from scaler.export import FORMATS
-from scaler.fidelity import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides, strides_changed
 from scaler.report import fixed, format_table, plain, si
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
 from scaler.search.config import DEFAULT_CONFIRM, SearchConfig
+from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides, strides_changed
 from scaler.training.config import OPTIMIZERS, TrainConfig
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ def train_config(args: argparse.Namespace, **extra: object) -> TrainConfig:
 
 
 def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
-    """The resolution-aware stride rule (scaler.fidelity) for models trained below their resolution."""
+    """The resolution-aware stride rule (scaler.strides) for models trained below their resolution."""
     parser.add_argument("--strides", choices=STRIDE_POLICIES, default=STRIDE_POLICIES[0],
                         help="adapt (default): earliest strided layers become stride 1 until the last feature "
                              "map is --min-feature px; as-written: train the strides as the DSL has them")

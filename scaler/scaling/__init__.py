@@ -19,7 +19,7 @@ val_acc, val_std, seeds, vs_compound, vs_low, vs_high, verdict, trained_macs), `
 x = "mac_ratio"), ``compare.json`` (the full comparison table and predictions) and ``summary.json``
 (what the last call printed, as JSON).
 
-Every trained model goes through the stride rule of ``scaler.fidelity`` at its training resolution
+Every trained model goes through the stride rule of ``scaler.strides`` at its training resolution
 (``--strides``, ``--min-feature``); ladders count the model as written, the comparison's matched MACs
 the model as trained. With ``--seeds S`` every comparison cell and the grid's best points are trained
 with S seeds and reported as mean ± std with paired verdicts (``scaler.stats``).

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from scaler.dsl import Space, Spec, parse_text
 from scaler.errors import ScalerError
-from scaler.fidelity import restore_strides
 from scaler.scaling.config import PAPER_BASE, drop_float_noise
+from scaler.strides import restore_strides
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
-from scaler.fidelity import DEFAULT_MIN_FEATURE, check_policy
+from scaler.strides import DEFAULT_MIN_FEATURE, check_policy
 
 PAPER_BASE = "efficientnet-b0"
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
@@ -66,7 +66,7 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
 class ScaleConfig:
     """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid.
 
-    ``strides`` and ``min_feature`` are the stride rule (``scaler.fidelity``) every trained model goes
+    ``strides`` and ``min_feature`` are the stride rule (``scaler.strides``) every trained model goes
     through at its training resolution; ``seeds`` is how many trainer seeds each comparison cell and each
     of the grid's top points gets (``--seed`` and the next ones), so differences come with their noise.
     """

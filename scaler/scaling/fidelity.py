@@ -3,7 +3,7 @@
 Every model is counted at two sizes: *nominal* (the base's own width and resolution, e.g. 224 px,
 3 input channels and 1000 classes like ``scaler zoo``: the ladder) and *fidelity* (times the proxy
 width, at the training resolution and the data's channels and classes: what is planned). What is
-trained is the fidelity Spec through the stride rule of ``scaler.fidelity`` at its training
+trained is the fidelity Spec through the stride rule of ``scaler.strides`` at its training
 resolution (a net written for 224 px would end in a 1x1 map at 28 px); ladders count the model as
 written, the matched-MACs comparison the model as trained. A trained model is saved as a run (kind
 ``scale``, its trained Spec) keyed by the trained network, data cut and trainer settings (seed
@@ -21,9 +21,9 @@ from typing import Any
 
 from scaler.data import DataConfig, Dataset
 from scaler.dsl import Spec
-from scaler.fidelity import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.scaling.growth import count, grow, network_identity
 from scaler.stats import compare, spread
+from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides
 from scaler.training.config import training_key
 from scaler.training.trainer import TrainConfig
 

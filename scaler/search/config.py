@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaler.dsl import Space, Spec
 from scaler.errors import ScalerError
-from scaler.fidelity import DEFAULT_MIN_FEATURE, check_policy
+from scaler.strides import DEFAULT_MIN_FEATURE, check_policy
 from scaler.training.config import TrainConfig
 
 if TYPE_CHECKING:  # torch comes with it; the CLI reads this module's constants without it
@@ -44,7 +44,7 @@ class SearchConfig:
     storage: str | None = None
     seed: int = 0
     proxy_batch: int = 64
-    strides: str = "adapt"  # the stride rule of scaler.fidelity, for every candidate and the reference
+    strides: str = "adapt"  # the stride rule of scaler.strides, for every candidate and the reference
     min_feature: int = DEFAULT_MIN_FEATURE
     confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: 3)
     seeds: int = 3  # seeds per confirmed candidate, the trial's own seed among them

@@ -14,10 +14,10 @@ import optuna
 from scaler.data import Dataset
 from scaler.dsl import Space, Spec
 from scaler.errors import first_line
-from scaler.fidelity import adapt_strides
 from scaler.nn.complexity import complexity
 from scaler.report import si
 from scaler.search.config import SearchConfig, reference_point
+from scaler.strides import adapt_strides
 from scaler.study.budget import ensure_unique
 from scaler.study.workers import hold_for_test
 from scaler.training.trainer import Report, TrainConfig

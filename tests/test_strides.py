@@ -6,8 +6,8 @@ import pytest
 
 from scaler.dsl import parse_spec
 from scaler.errors import ScalerError
-from scaler.fidelity import adapt_strides, last_feature_size, strides_changed
 from scaler.nn.complexity import complexity
+from scaler.strides import adapt_strides, last_feature_size, strides_changed
 from scaler.zoo import load_spec
 
 
@@ -80,8 +80,8 @@ def test_bad_stride_flags_exit_2(cli, argv: list[str]) -> None:
 
 
 def test_restoring_the_written_strides_gives_the_nominal_model_back() -> None:
-    from scaler.fidelity import restore_strides
     from scaler.search import load_space
+    from scaler.strides import restore_strides
 
     b0 = load_spec("efficientnet-b0")
     adapted = adapt_strides(b0.scale(width=0.5, resolution=28), 28, 4)
