@@ -1,6 +1,8 @@
 """The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
 driven by Playwright, every page opened against a results/ folder made by real tiny ``scaler train``,
 ``search`` and ``scale`` runs; no error element, at least one rendered plot per page, a screenshot of each.
+The README's picture is the Scaling page's ladder chart: with ``SCALER_UPDATE_DOCS=1`` the test writes it to
+docs/img/dashboard.png.
 
 Needs Debian's ``chromium`` (scripts/setup.sh installs it) and the ``playwright`` package (the
 ``test`` extra); Playwright never downloads a browser here, it is pointed at chromium's binary.
@@ -129,6 +131,13 @@ def server(tmp_path: Path):
         log.close()
 
 
+def picture_path(tmp_path: Path) -> Path:
+    """Where the README's picture of the dashboard goes: docs/img/dashboard.png when SCALER_UPDATE_DOCS=1
+    (to refresh the checked-in one), else a temporary file, so a plain test run changes nothing."""
+    return ROOT / "docs" / "img" / "dashboard.png" if os.environ.get("SCALER_UPDATE_DOCS") == "1" else (
+        tmp_path / "dashboard.png")
+
+
 def wait_for_app(page) -> None:
     """Until the app's script has run to the end (Streamlit marks its root element)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=40_000)
@@ -159,8 +168,19 @@ def test_every_page_renders_in_chromium(server: str, tmp_path: Path) -> None:
             wait_for_app(page)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert "page=scaling" in page.url
+            # the README's picture: the Scaling page's ladder chart, at a laptop's window width
+            page.set_viewport_size({"width": 1200, "height": 900})
+            page.goto(f"{server}/?page=scaling")
+            wait_for_app(page)
+            ladders = page.locator(".st-key-scale_ladders")
+            ladders.locator(".js-plotly-plot").wait_for(timeout=30_000)
+            page.wait_for_timeout(500)
+            picture = picture_path(tmp_path)
+            picture.parent.mkdir(parents=True, exist_ok=True)
+            ladders.screenshot(path=str(picture))
             assert not errors, errors
         finally:
             browser.close()
     print(f"screenshots in {shots}; {time.monotonic() - started:.1f} s in the browser")
     assert sorted(p.name for p in shots.iterdir()) == sorted(f"{n.lower()}.png" for n in PAGES)
+    assert 20_000 < picture.stat().st_size < 300_000, f"{picture}: {picture.stat().st_size} bytes"
