@@ -20,7 +20,7 @@ from scaler.errors import ScalerError
 from scaler.nn.complexity import complexity
 
 STRIDE_POLICIES = ("adapt", "as-written")
-#: The smallest last feature map (pixels a side) the ``adapt`` policy trains at; see the README's
+#: The smallest last feature map (pixels a side) the ``adapt`` policy trains at; see docs/measurements.md's
 #: fidelity benchmark for the measurement behind it.
 DEFAULT_MIN_FEATURE = 2
 

@@ -1,6 +1,7 @@
-"""The README's commands as a user types them: every ``scaler ...`` line of its code blocks goes
-through the real argument parser (synopsis lines once per alternative, placeholders filled in), and
-every flag its prose names exists, so the README cannot drift from the code."""
+"""The README's and docs/'s commands as a user types them: every ``scaler ...`` line of their code blocks goes
+through the real argument parser (synopsis lines once per alternative, placeholders filled in), every flag their
+prose names exists, every storage URL form they show opens, every link resolves, and CI runs the README's test
+command, so the documentation cannot drift from the code."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ import pytest
 
 from scaler.cli import build_parser
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+#: The README and the docs/ pages it links to, by path from the repository's root.
+DOCS = {str(p.relative_to(ROOT)): p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+README = DOCS["README.md"]
+#: The README is what a newcomer reads first; details belong in docs/.
+README_MAX_LINES = 250
 
 #: What a synopsis placeholder stands for, by the flag before it (or the subcommand for a positional).
 VALUES = {"--family": "resnet", "--width": "0.5", "--depth": "1.2", "--resolution": "32", "--data": "fashion-mnist",
@@ -23,13 +29,16 @@ VALUES = {"--family": "resnet", "--width": "0.5", "--depth": "1.2", "--resolutio
           "FILE": "search_spaces/mbconv.arch"}
 
 
-def code_lines() -> list[str]:
-    """The ``scaler`` commands in the README's indented code blocks (continuations joined, comments,
+def code_lines(text: str) -> list[str]:
+    """The ``scaler`` commands in a page's code blocks, indented or fenced (continuations joined, comments,
     ``&`` and ``.venv/bin/`` dropped; ``-m scaler`` under torchrun counts too)."""
-    text = re.sub(r"\\\n\s*", " ", README)
-    found = []
+    text = re.sub(r"\\\n\s*", " ", text)
+    found, fenced = [], False
     for line in text.splitlines():
-        if not line.startswith("    "):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if not (fenced or line.startswith("    ")):
             continue
         line = line.split(" #")[0].strip().rstrip("&").strip()
         for part in line.split("&&"):
@@ -55,22 +64,32 @@ def expansions(line: str) -> list[list[str]]:
     return [list(choice) for choice in itertools.product(*options)]
 
 
-LINES = code_lines()
+LINES = [(page, line) for page, text in DOCS.items() for line in code_lines(text)]
 
 
-def test_the_readme_shows_the_main_commands() -> None:
-    shown = {line.split()[1] for line in LINES}
+def test_the_readme_is_short_and_shows_the_main_commands() -> None:
+    assert len(README.splitlines()) <= README_MAX_LINES, "the README grew: move the details into docs/"
+    shown = {line.split()[1] for line in code_lines(README)}
     assert {"zoo", "inspect", "train", "search", "scale", "dashboard"} <= shown
 
 
-@pytest.mark.parametrize("line", LINES)
-def test_every_command_line_parses(line: str) -> None:
+def test_ci_runs_the_readmes_test_command() -> None:
+    """The quick start's test command is, part for part, what .ci/run runs (there with SCALER_NO_SKIPS=1)."""
+    shown = re.search(r"^ {4}(bash scripts/setup\.sh && \.venv/bin/python -m pytest)\b", README, re.MULTILINE)
+    assert shown, "the README's quick start no longer shows its test command"
+    ci = {re.sub(r"^(\w+=\S*\s+)*", "", line.strip()) for line in (ROOT / ".ci" / "run").read_text().splitlines()}
+    for part in shown.group(1).split("&&"):
+        assert part.strip() in ci, f".ci/run does not run {part.strip()!r}"
+
+
+@pytest.mark.parametrize(("page", "line"), LINES)
+def test_every_command_line_parses(page: str, line: str) -> None:
     parser = build_parser()
     for argv in expansions(line):
         try:
             parser.parse_args(argv)
         except SystemExit as exc:
-            pytest.fail(f"README line {line!r} as {argv} does not parse (exit {exc.code})")
+            pytest.fail(f"{page}: line {line!r} as {argv} does not parse (exit {exc.code})")
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -78,33 +97,66 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(action.choices)
 
 
-@pytest.mark.parametrize("span", sorted(set(re.findall(r"`(?:\.venv/bin/)?(scaler [^`]*)`", README))))
-def test_every_flag_the_prose_names_exists(span: str) -> None:
+SPANS = sorted({(page, span) for page, text in DOCS.items()
+                for span in re.findall(r"`(?:\.venv/bin/)?(scaler [^`]*)`", text)})
+
+
+@pytest.mark.parametrize(("page", "span"), SPANS)
+def test_every_flag_the_prose_names_exists(page: str, span: str) -> None:
     words = span.split()
     if words[1].endswith(":"):  # quoted output, "scaler: error: ..."
         return
     sub = subcommands()
-    assert words[1] in sub, f"`{span}`: no subcommand {words[1]!r}"
+    assert words[1] in sub, f"{page}: `{span}`: no subcommand {words[1]!r}"
     known = sub[words[1]]._option_string_actions
     for flag in (w.split("=")[0] for w in words[2:] if w.startswith("--")):
-        assert flag in known, f"`{span}`: scaler {words[1]} has no {flag}"
+        assert flag in known, f"{page}: `{span}`: scaler {words[1]} has no {flag}"
 
 
-BENCHMARK_SPANS = sorted(set(re.findall(r"`(?:\.venv/bin/python )?(benchmarks/\w+\.py[^`]*)`", README)))
+#: Storage URLs as the pages show them, but not quoted output (a masked password, an elided path).
+URLS = sorted({url for text in DOCS.values()
+               for url in re.findall(r"\b(?:sqlite|postgres(?:ql)?(?:\+\w+)?)://[^\s`'\"]*", text)
+               if "*" not in url and "..." not in url})
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_every_storage_url_form_shown_opens_with_an_installed_driver(url: str) -> None:
+    """SQLAlchemy knows the URL's driver and it is installed here (the ``postgres`` extra holds psycopg 3 and
+    psycopg2), so a user who copies the form gets a connection attempt, not a driver error."""
+    from scaler.study.storage import engine_url
+
+    assert engine_url(url).endswith(url.split("://", 1)[1])
+
+
+LINKS = sorted({(page, target) for page, text in DOCS.items()
+                for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text) if "://" not in target})
+
+
+@pytest.mark.parametrize(("page", "target"), LINKS)
+def test_every_link_resolves(page: str, target: str) -> None:
+    assert ((ROOT / page).parent / target).exists(), f"{page} links to {target}, which does not exist"
+
+
+def test_the_readme_links_every_docs_page() -> None:
+    linked = {target for page, target in LINKS if page == "README.md"}
+    assert {page for page in DOCS if page.startswith("docs/")} <= linked
+
+
+BENCHMARK_SPANS = sorted({span for text in DOCS.values()
+                          for span in re.findall(r"`(?:\.venv/bin/python )?(benchmarks/\w+\.py[^`]*)`", text)})
 
 
 @pytest.mark.parametrize("script", sorted({span.split()[0] for span in BENCHMARK_SPANS}))
-def test_every_benchmark_the_readme_names_takes_the_flags_it_shows(script: str) -> None:
+def test_every_benchmark_the_docs_name_takes_the_flags_they_show(script: str) -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
-    assert (root / script).is_file(), f"the README names {script}, which does not exist"
+    assert (ROOT / script).is_file(), f"the docs name {script}, which does not exist"
     flags = {w.split("=")[0] for span in BENCHMARK_SPANS if span.split()[0] == script for w in span.split()[1:]
              if w.startswith("--")}
     if not flags:
         return
-    shown = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, cwd=root, timeout=120)
+    shown = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert shown.returncode == 0, shown.stderr[-1000:]
     for flag in flags:
         assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", shown.stdout), f"{script} has no {flag}"
