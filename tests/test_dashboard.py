@@ -19,6 +19,8 @@ from scaler.dashboard import data
 from scaler.dashboard import figures as F
 from scaler.nn.complexity import complexity
 from scaler.results import schema
+from scaler.stats import pareto, pareto_mask
+from scaler.study import reader
 from scaler.zoo import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,8 +155,6 @@ def make_results(root: Path) -> Path:
         row.update(seeds=3, test_acc=row["val_acc"] - 0.01, test_std=0.005, resolution=28, diverged=0,
                    is_reference=row["label"] == "found", verdict="reference" if row["label"] == "found" else "better")
     frame = pd.DataFrame(bench)
-    from scaler.bench import pareto
-
     frame["pareto"] = pareto(bench)
     (root / "bench" / "default").mkdir(parents=True)
     frame.to_csv(root / "bench" / "default" / schema.BENCH.file, index=False)
@@ -254,8 +254,8 @@ def test_list_and_load_studies(results: Path) -> None:
 def test_direct_read_matches_optuna_api(results: Path) -> None:
     url = storage_url(results)
     for name in (SO_STUDY, MO_STUDY):
-        fast = data._assemble(name, data._read_study_sql(url, name))
-        slow = data._assemble(name, data._read_study_optuna(url, name))
+        fast = data._assemble(name, reader._read_sql(url, name))
+        slow = data._assemble(name, reader._read_optuna(url, name))
         cols = [c for c in fast.trials.columns if c not in ("datetime_start", "datetime_complete", "duration_s")]
         pd.testing.assert_frame_equal(fast.trials[cols].reset_index(drop=True),
                                       slow.trials[cols].reset_index(drop=True), check_dtype=False)
@@ -264,8 +264,8 @@ def test_direct_read_matches_optuna_api(results: Path) -> None:
     # the importances equal Optuna's own on the stored study
     study = optuna.load_study(study_name=SO_STUDY, storage=url)
     expected = optuna.importance.get_param_importances(study)
-    for loaded in (data._assemble(SO_STUDY, data._read_study_sql(url, SO_STUDY)),
-                   data._assemble(SO_STUDY, data._read_study_optuna(url, SO_STUDY))):
+    for loaded in (data._assemble(SO_STUDY, reader._read_sql(url, SO_STUDY)),
+                   data._assemble(SO_STUDY, reader._read_optuna(url, SO_STUDY))):
         mine, note = data.study_importances(loaded)
         assert note is None and dict(zip(mine["param"], mine["importance"], strict=False)) == pytest.approx(expected)
 
@@ -333,7 +333,7 @@ def test_odd_studies_load_and_plot(tmp_path: Path) -> None:
     ([], [False, False], []),
 ])
 def test_pareto_mask(values: list, maximize: list, expected: list) -> None:
-    got = data.pareto_mask(np.array(values, dtype=float).reshape(len(values), len(maximize)), maximize)
+    got = pareto_mask(np.array(values, dtype=float).reshape(len(values), len(maximize)), maximize)
     assert got.tolist() == expected
 
 
@@ -341,7 +341,10 @@ def test_pareto_mask_agrees_with_brute_force() -> None:
     rng = np.random.default_rng(0)
     v = rng.integers(0, 8, size=(300, 2)).astype(float)
     brute = [not any((o <= p).all() and (o < p).any() for o in v) for p in v]
-    assert data.pareto_mask(v, [False, False]).tolist() == brute
+    assert pareto_mask(v, [False, False]).tolist() == brute
+    # the bench's rows: x down, y up
+    rows = [{"macs": a, "val_acc": -b} for a, b in v]
+    assert pareto(rows) == brute
 
 
 def test_load_scale_and_its_warnings(results: Path, corrupt_results: Path) -> None:
