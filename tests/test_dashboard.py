@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import warnings
 from pathlib import Path
 
@@ -771,3 +777,68 @@ def test_app_corrupt_files_warn_and_pages_still_work(monkeypatch: pytest.MonkeyP
     at = open_app(monkeypatch, corrupt_results, "Scaling")
     assert any("compare.csv" in w.value for w in at.warning)
     assert len(charts(at)) == 2 and any("scaler scale --compare" in i.value for i in at.info)
+
+
+# ----------------------------------------------------------------------------- scaler dashboard
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive_in_session(sid: int) -> list[str]:
+    """The processes (not zombies) of session ``sid``: pid and command line."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
+            alive.append(f"{stat.parent.name}: {cmdline}")
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_scaler_dashboard_stops_the_server_and_frees_the_port(tmp_path: Path) -> None:
+    """What a supervisor or a container stop sends: SIGTERM to ``scaler dashboard`` alone (not its group)."""
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env.pop("SCALER_STORAGE", None)
+    log = tmp_path / "dashboard.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "scaler", "dashboard", "--results", str(tmp_path / "results"),
+                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its own session: every process it starts is found by sid
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"scaler dashboard exited with {proc.returncode}:\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"no answer on port {port} within 60 s:\n{log.read_text()}"
+            time.sleep(0.3)
+        assert len(_alive_in_session(proc.pid)) >= 2  # the command and its server
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while (_alive_in_session(proc.pid) or _port_answers(port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive_in_session(proc.pid), "processes outlived scaler dashboard"
+        assert not _port_answers(port), f"port {port} still answers after scaler dashboard ended"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever survived a failed run
+        proc.wait(timeout=10)
