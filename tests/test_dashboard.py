@@ -832,7 +832,7 @@ def test_sigterm_to_scaler_dashboard_stops_the_server_and_frees_the_port(tmp_pat
             time.sleep(0.3)
         assert len(_alive_in_session(proc.pid)) >= 2  # the command and its server
         os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        assert proc.wait(timeout=20) == 0, log.read_text()  # the server stopped as asked: a clean exit
         deadline = time.monotonic() + 5
         while (_alive_in_session(proc.pid) or _port_answers(port)) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -22,7 +22,8 @@ from scaler.study.storage import mask_url
 
 #: Seconds the server has to stop after a forwarded signal before it is killed.
 STOP_GRACE_S = 10.0
-_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_FORWARDED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+_LINUX = sys.platform.startswith("linux")
 
 
 def serve(results: str | None, storage: str | None, port: int, address: str) -> int:
@@ -36,7 +37,7 @@ def serve(results: str | None, storage: str | None, port: int, address: str) -> 
     print(f"scaler dashboard on http://{address}:{port}, storage {mask_url(env['SCALER_STORAGE'])} "
           f"(Ctrl-C stops it)", file=sys.stderr)
     parent = os.getpid()
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: _end_with(parent))
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=(lambda: _end_with(parent)) if _LINUX else None)
     stop_at: list[float] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -62,9 +63,7 @@ def serve(results: str | None, storage: str | None, port: int, address: str) -> 
 
 def _end_with(parent: int) -> None:
     """In the server's process, before streamlit starts: have the kernel send it SIGTERM when
-    ``parent`` dies (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done)."""
-    if not sys.platform.startswith("linux"):
-        return
+    ``parent`` dies (Linux's PR_SET_PDEATHSIG)."""
     import ctypes
 
     pr_set_pdeathsig = 1
