@@ -58,7 +58,6 @@ _RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
 TRIAL_ATTRS = ["spec", "params", "macs", "acts", "latency_ms", "val_acc", "status"]
 
 
-
 # --------------------------------------------------------------------------------------------- zoo
 
 def zoo_frame() -> tuple[pd.DataFrame, list[str]]:

@@ -43,8 +43,7 @@ def serve(results: str | None, storage: str | None, port: int, address: str) -> 
     def forward(signum: int, frame: FrameType | None) -> None:
         if not stop_at:
             stop_at.append(time.monotonic() + STOP_GRACE_S)
-        if proc.poll() is None:
-            proc.send_signal(signum)
+        proc.send_signal(signum)  # nothing, once the server has been reaped
 
     previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
     try:
