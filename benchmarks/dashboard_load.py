@@ -5,7 +5,7 @@ attributes scaler stores, 10 epochs of pruning reports; 70% complete, 25% pruned
 temporary SQLite storage, then times, as medians of a few repeats:
 
 - listing the studies and reading the chosen one into frames, Pareto flags included
-  (``scaler.dashboard.data``);
+  (``scaler.study.reader``'s bulk read, widened to a row per trial by ``scaler.dashboard.data``);
 - the optimisation history, Pareto front and intermediate-values figures and the best-trials
   table, built and serialised to JSON (what st.plotly_chart sends): the first charts on screen;
 - the parameter importances (optuna.importance, PED-ANOVA) and their figure, which the page

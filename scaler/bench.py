@@ -27,7 +27,7 @@ from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
-from scaler.stats import compare, spread
+from scaler.stats import compare, pareto, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
@@ -131,14 +131,6 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
         spec = require_spec(list(parse_file(path).values())[-1])
         found.append(Entry(spec.name, spec, FAMILY_SERIES, spec.resolution / base.resolution, float(phi)))
     return found
-
-
-def pareto(rows: Sequence[dict], x: str = "macs", y: str = "val_acc") -> list[bool]:
-    """Whether each row is on the front: no other row has at most its ``x`` and at least its ``y``,
-    one of them strictly."""
-    def dominated(r: dict) -> bool:
-        return any(o[x] <= r[x] and o[y] >= r[y] and (o[x] < r[x] or o[y] > r[y]) for o in rows if o is not r)
-    return [not dominated(r) for r in rows]
 
 
 class Bench:

@@ -1,5 +1,5 @@
 """The statistics behind every comparison scaler reports: spreads over seeds, paired intervals, verdicts,
-and rank correlations for the benchmarks.
+rank correlations for the benchmarks, and Pareto fronts (the bench's table and figure, a search's trials).
 
 A proxy run's accuracy moves by about half a point from one seed to the next, so a difference
 between two architectures means something only next to that spread. ``compare`` pairs the two by
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -119,3 +119,53 @@ def kendall(a: np.ndarray, b: np.ndarray) -> float:
     da, db = da[upper], db[upper]
     denom = np.sqrt((da != 0).sum() * (db != 0).sum())
     return float((da * db).sum() / denom) if denom else float("nan")
+
+
+def pareto_mask(values: np.ndarray, maximize: Iterable[bool]) -> np.ndarray:
+    """True for the rows of ``values`` (n x k) that no other row dominates; NaN rows are never on it."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    sign = np.where(np.asarray(list(maximize), dtype=bool), -1.0, 1.0)
+    v = values * sign  # minimise every column
+    ok = np.isfinite(v).all(axis=1)
+    idx = np.flatnonzero(ok)
+    v = v[ok]
+    if len(v) == 0:
+        return mask
+    if v.shape[1] == 1:
+        mask[idx[v[:, 0] == v[:, 0].min()]] = True
+        return mask
+    if v.shape[1] == 2:
+        order = np.lexsort((v[:, 1], v[:, 0]))
+        best_prev = math.inf  # smallest y among points with a strictly smaller x
+        i = 0
+        while i < len(order):
+            j = i
+            x = v[order[i], 0]
+            while j < len(order) and v[order[j], 0] == x:
+                j += 1
+            group = order[i:j]
+            group_min = v[group, 1].min()
+            if group_min < best_prev:
+                mask[idx[group[v[group, 1] == group_min]]] = True
+                best_prev = group_min
+            i = j
+        return mask
+    on_front = np.ones(len(v), dtype=bool)
+    for start in range(0, len(v), 512):
+        chunk = v[start:start + 512]
+        dominated = ((v[None, :, :] <= chunk[:, None, :]).all(axis=2)
+                     & (v[None, :, :] < chunk[:, None, :]).any(axis=2)).any(axis=1)
+        on_front[start:start + 512] = ~dominated
+    mask[idx[on_front]] = True
+    return mask
+
+
+def pareto(rows: Sequence[dict], x: str = "macs", y: str = "val_acc") -> list[bool]:
+    """Whether each row is on the front: no other row has at most its ``x`` and at least its ``y``,
+    one of them strictly (a row missing either is never on it)."""
+    values = np.array([[r[x], r[y]] for r in rows], dtype=float).reshape(len(rows), 2)
+    return pareto_mask(values, [False, True]).tolist()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import warnings
 from pathlib import Path
 
@@ -19,6 +25,8 @@ from scaler.dashboard import data
 from scaler.dashboard import figures as F
 from scaler.nn.complexity import complexity
 from scaler.results import schema
+from scaler.stats import pareto, pareto_mask
+from scaler.study import reader
 from scaler.zoo import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,8 +161,6 @@ def make_results(root: Path) -> Path:
         row.update(seeds=3, test_acc=row["val_acc"] - 0.01, test_std=0.005, resolution=28, diverged=0,
                    is_reference=row["label"] == "found", verdict="reference" if row["label"] == "found" else "better")
     frame = pd.DataFrame(bench)
-    from scaler.bench import pareto
-
     frame["pareto"] = pareto(bench)
     (root / "bench" / "default").mkdir(parents=True)
     frame.to_csv(root / "bench" / "default" / schema.BENCH.file, index=False)
@@ -254,8 +260,8 @@ def test_list_and_load_studies(results: Path) -> None:
 def test_direct_read_matches_optuna_api(results: Path) -> None:
     url = storage_url(results)
     for name in (SO_STUDY, MO_STUDY):
-        fast = data._assemble(name, data._read_study_sql(url, name))
-        slow = data._assemble(name, data._read_study_optuna(url, name))
+        fast = data._assemble(name, reader._read_sql(url, name))
+        slow = data._assemble(name, reader._read_optuna(url, name))
         cols = [c for c in fast.trials.columns if c not in ("datetime_start", "datetime_complete", "duration_s")]
         pd.testing.assert_frame_equal(fast.trials[cols].reset_index(drop=True),
                                       slow.trials[cols].reset_index(drop=True), check_dtype=False)
@@ -264,8 +270,8 @@ def test_direct_read_matches_optuna_api(results: Path) -> None:
     # the importances equal Optuna's own on the stored study
     study = optuna.load_study(study_name=SO_STUDY, storage=url)
     expected = optuna.importance.get_param_importances(study)
-    for loaded in (data._assemble(SO_STUDY, data._read_study_sql(url, SO_STUDY)),
-                   data._assemble(SO_STUDY, data._read_study_optuna(url, SO_STUDY))):
+    for loaded in (data._assemble(SO_STUDY, reader._read_sql(url, SO_STUDY)),
+                   data._assemble(SO_STUDY, reader._read_optuna(url, SO_STUDY))):
         mine, note = data.study_importances(loaded)
         assert note is None and dict(zip(mine["param"], mine["importance"], strict=False)) == pytest.approx(expected)
 
@@ -333,7 +339,7 @@ def test_odd_studies_load_and_plot(tmp_path: Path) -> None:
     ([], [False, False], []),
 ])
 def test_pareto_mask(values: list, maximize: list, expected: list) -> None:
-    got = data.pareto_mask(np.array(values, dtype=float).reshape(len(values), len(maximize)), maximize)
+    got = pareto_mask(np.array(values, dtype=float).reshape(len(values), len(maximize)), maximize)
     assert got.tolist() == expected
 
 
@@ -341,7 +347,10 @@ def test_pareto_mask_agrees_with_brute_force() -> None:
     rng = np.random.default_rng(0)
     v = rng.integers(0, 8, size=(300, 2)).astype(float)
     brute = [not any((o <= p).all() and (o < p).any() for o in v) for p in v]
-    assert data.pareto_mask(v, [False, False]).tolist() == brute
+    assert pareto_mask(v, [False, False]).tolist() == brute
+    # the bench's rows: x down, y up
+    rows = [{"macs": a, "val_acc": -b} for a, b in v]
+    assert pareto(rows) == brute
 
 
 def test_load_scale_and_its_warnings(results: Path, corrupt_results: Path) -> None:
@@ -768,3 +777,68 @@ def test_app_corrupt_files_warn_and_pages_still_work(monkeypatch: pytest.MonkeyP
     at = open_app(monkeypatch, corrupt_results, "Scaling")
     assert any("compare.csv" in w.value for w in at.warning)
     assert len(charts(at)) == 2 and any("scaler scale --compare" in i.value for i in at.info)
+
+
+# ----------------------------------------------------------------------------- scaler dashboard
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive_in_session(sid: int) -> list[str]:
+    """The processes (not zombies) of session ``sid``: pid and command line."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
+            alive.append(f"{stat.parent.name}: {cmdline}")
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_scaler_dashboard_stops_the_server_and_frees_the_port(tmp_path: Path) -> None:
+    """What a supervisor or a container stop sends: SIGTERM to ``scaler dashboard`` alone (not its group)."""
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env.pop("SCALER_STORAGE", None)
+    log = tmp_path / "dashboard.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "scaler", "dashboard", "--results", str(tmp_path / "results"),
+                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its own session: every process it starts is found by sid
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"scaler dashboard exited with {proc.returncode}:\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"no answer on port {port} within 60 s:\n{log.read_text()}"
+            time.sleep(0.3)
+        assert len(_alive_in_session(proc.pid)) >= 2  # the command and its server
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log.read_text()  # the server stopped as asked: a clean exit
+        deadline = time.monotonic() + 5
+        while (_alive_in_session(proc.pid) or _port_answers(port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive_in_session(proc.pid), "processes outlived scaler dashboard"
+        assert not _port_answers(port), f"port {port} still answers after scaler dashboard ended"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever survived a failed run
+        proc.wait(timeout=10)

@@ -3,7 +3,6 @@ shared worker loop."""
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -33,17 +32,6 @@ def test_no_optuna_private_api_outside_the_study_package() -> None:
              for n, line in enumerate(path.read_text().splitlines(), 1) if PRIVATE.search(line)]
     assert not found, "\n".join(found)
     assert PRIVATE.search((ROOT / "scaler" / "study" / "budget.py").read_text())  # the pattern does match
-
-
-def test_the_study_package_imports_only_optuna_sqlalchemy_errors_and_results() -> None:
-    allowed = ("optuna", "sqlalchemy", "scaler.errors", "scaler.results", "scaler.study")
-    for path in sorted((ROOT / "scaler" / "study").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
-            for name in names:
-                assert name in sys.stdlib_module_names or name.split(".")[0] in sys.stdlib_module_names \
-                    or name.startswith(allowed), f"{path.name} imports {name}"
 
 
 def test_worker_identity_is_asked_anew(monkeypatch: pytest.MonkeyPatch) -> None:

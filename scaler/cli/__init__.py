@@ -391,22 +391,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    """Start ``streamlit run app.py`` on the results folder and storage given (read-only)."""
-    import subprocess
-    from pathlib import Path
+    """Serve the dashboard on the results folder and storage given (read-only) until told to stop."""
+    from scaler.dashboard.serve import serve
 
-    from scaler.results import default_storage, results_root
-
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-    env = {**os.environ, "SCALER_RESULTS": str(results_root(args.results).resolve()),
-           "SCALER_STORAGE": args.storage or os.environ.get("SCALER_STORAGE") or default_storage(args.results)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.port", str(args.port), "--server.address", args.address, "--browser.gatherUsageStats", "false"]
-    from scaler.dashboard.data import redact_url
-
-    print(f"scaler dashboard on http://{args.address}:{args.port}, storage {redact_url(env['SCALER_STORAGE'])} "
-          f"(Ctrl-C stops it)", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+    return serve(args.results, args.storage, args.port, args.address)
 
 
 def build_parser() -> argparse.ArgumentParser:

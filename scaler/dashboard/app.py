@@ -18,6 +18,7 @@ import streamlit as st
 from scaler.dashboard import data
 from scaler.dashboard import figures as fig
 from scaler.results import default_storage, results_root
+from scaler.study.storage import mask_url
 
 RESULTS = results_root()
 STORAGE = os.environ.get("SCALER_STORAGE") or default_storage(RESULTS)
@@ -450,7 +451,7 @@ def main() -> None:
         st.header("scaler")
         page = st.radio("Page", names, index=index, key="page")
         st.caption(f"results: `{Path(RESULTS).resolve()}`")
-        st.caption(f"storage: `{data.redact_url(STORAGE)}`")
+        st.caption(f"storage: `{mask_url(STORAGE)}`")
         if st.button("Reload data", help="drop cached loads and read everything again"):
             st.cache_data.clear()
     st.query_params["page"] = page.lower()

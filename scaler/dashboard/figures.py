@@ -19,8 +19,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from scaler import report
-from scaler.bench import pareto
-from scaler.stats import Z95
+from scaler.stats import Z95, pareto
 
 PALETTE = qualitative.Plotly + qualitative.D3
 STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd"}
