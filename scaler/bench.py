@@ -204,7 +204,7 @@ class Bench:
 
     def write_cell(self, entry: Entry, seed: int, record: dict) -> dict:
         cell = {key: record[key] for key in ("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms",
-                                             "train_time_s", "resolution", "spec")}
+                                             "train_time_s", "resolution", "spec", "device", "precision")}
         cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
         write_json(self.cell_path(entry, seed), cell)
         return cell

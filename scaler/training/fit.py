@@ -59,7 +59,8 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
         "val_acc": _finite(result.val_acc), "val_loss": _finite(result.val_loss),
         "test_acc": _finite(result.test_acc), "latency_ms": latency, "train_time_s": result.train_time_s,
         "images_per_s": result.images_per_s, "epochs_run": result.epochs_run, "device": result.device,
-        "world_size": result.world_size, "train": dataclasses.asdict(cfg), "history": result.history,
+        "world_size": result.world_size, "precision": result.precision, "channels_last": result.channels_last,
+        "backend": result.backend, "train": dataclasses.asdict(cfg), "history": result.history,
         # every run says what it was trained on (callers with the full DataConfig replace this)
         "data": {"name": data.name, "train_size": len(data.x_train), "val_size": len(data.x_val),
                  "resolution": data.resolution},

@@ -62,20 +62,25 @@ class TrainResult:
     device: str
     epochs_run: float
     world_size: int = 1
+    precision: str = "float32"  # the dtype the forward pass produced: bfloat16 under CUDA's autocast
+    channels_last: bool = True  # every 4-D weight was channels_last when training ended
+    backend: str | None = None  # the process group's backend under torchrun (gloo, nccl)
     ema_model: nn.Module | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class DistContext:
-    """This process's place in a torchrun job (rank 0 of 1 when not under torchrun)."""
+    """This process's place in a torchrun job (rank 0 of 1 when not under torchrun). Under torchrun the
+    run is distributed at any world size, so ``torchrun --nproc-per-node 1`` runs the DDP path too."""
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    torchrun: bool = False
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        return self.world_size > 1 or self.torchrun
 
     @property
     def is_main(self) -> bool:
@@ -83,14 +88,18 @@ class DistContext:
 
 
 def distributed_context(backend: str | None = None) -> DistContext:
-    """Read torchrun's RANK/WORLD_SIZE/LOCAL_RANK and initialise the process group once.
+    """Read torchrun's RANK/WORLD_SIZE/LOCAL_RANK (torchrun sets TORCHELASTIC_RUN_ID); with a ``backend``,
+    also initialise the process group once.
 
-    ``backend`` defaults to nccl when CUDA is available, else gloo.
+    Only the trainer names the backend, from the device it trains on (nccl on CUDA, gloo on the CPU):
+    a group made before the device is known would be nccl on any machine with a GPU, even for
+    ``--device cpu``, whose CPU tensors nccl cannot reduce.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    ctx = DistContext(int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0")))
-    if ctx.enabled and not torch_dist.is_initialized():
-        torch_dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    ctx = DistContext(int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0")),
+                      "TORCHELASTIC_RUN_ID" in os.environ)
+    if backend and ctx.enabled and not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend)
     return ctx
 
 
@@ -224,13 +233,18 @@ def train(
     eval_model = ema_model.module if ema_model else model
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
+    precision = "float32"
+
     def step_once(x: Tensor, y: Tensor, step: int) -> tuple[Tensor, float]:
         """One optimizer step on a batch: (its loss, the learning rate it used)."""
+        nonlocal precision
         if cfg.augment:
             x = data.augment(x, aug_gen)
         x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(device):
-            loss = loss_fn(net(x).float(), y)
+            logits = net(x)
+            loss = loss_fn(logits.float(), y)
+        precision = str(logits.dtype).removeprefix("torch.")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -298,6 +312,9 @@ def train(
                        test_loss=test_loss, train_time_s=train_time,
                        images_per_s=step * cfg.batch_size / train_time if train_time > 0 else 0.0,
                        device=str(device), epochs_run=step / plan.steps_per_epoch, world_size=ctx.world_size,
+                       precision=precision, channels_last=all(p.is_contiguous(memory_format=torch.channels_last)
+                                                              for p in model.parameters() if p.ndim == 4),
+                       backend=torch_dist.get_backend() if ctx.enabled else None,
                        ema_model=ema_model.module if ema_model else None)
 
 
