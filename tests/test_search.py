@@ -26,23 +26,9 @@ from scaler.zoo import get_model, load_spec
 
 TINY = dict(width=0.25, trials=3, seed=0, proxy_batch=16)
 FIDELITY = TrainConfig(epochs=1, batch_size=64, device="cpu", reports_per_epoch=2)
-# A small space that trains in a second; the mbconv space itself is searched once, below.
-SMALL_SPACE = """model small
-  resolution 16
-  stem  conv c{8,16} k3
-  stage conv c{8,16} k{1,3} r[1..2]
-  stage maxpool k2 s2
-  stage conv c16 k3
-  head  gpool
-  head  fc
-"""
-
-
 @pytest.fixture
-def small(tmp_path: Path) -> dict:
-    path = tmp_path / "small.arch"
-    path.write_text(SMALL_SPACE)
-    return {**TINY, "space": str(path), "width": 1.0}
+def small(small_space: str) -> dict:
+    return {**TINY, "space": small_space, "width": 1.0}
 
 
 @pytest.fixture(scope="module")

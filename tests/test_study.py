@@ -106,24 +106,6 @@ def test_a_storage_error_becomes_one_run_failure_and_a_scaler_error_stays() -> N
             raise ScalerError("bad flag") from None
 
 
-@pytest.fixture(scope="module")
-def pg():
-    pytest.importorskip("psycopg")
-    pytest.importorskip("psycopg2")
-    from pgcluster import PgCluster, Unavailable
-
-    cluster = PgCluster()
-    try:
-        cluster.start()
-    except Unavailable as exc:
-        cluster.stop()
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 def dbapi_params(storage: object) -> dict:
     """The libpq connection parameters of a connection from ``storage``'s pool."""
     raw = storage.engine.raw_connection()
