@@ -63,6 +63,7 @@ def test_b0_is_the_reference_point_of_the_mbconv_space() -> None:
     assert load_space("mbconv").fix(values, name=name) == get_model("efficientnet-b0")
 
 
+@pytest.mark.slow
 def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     cfg = SearchConfig(**{**TINY, "trials": 2}, storage=storage(tmp_path), study="s")
     result = run_search(cfg, data, FIDELITY, tmp_path, progress=False, log=lambda m: None)
@@ -81,6 +82,7 @@ def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     assert len(runs) == sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
 
 
+@pytest.mark.slow
 def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> None:
     """B0 is the yardstick of the study and of the confirmation: a pruner that stops every trial at its
     first report still lets it train to the end, and stops the candidate."""
@@ -93,6 +95,7 @@ def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> Non
     assert result.reference is not None and result.reference["trial"] == reference.number
 
 
+@pytest.mark.slow
 def test_a_trial_that_trained_to_the_end_is_not_pruned(tmp_path: Path, data, monkeypatch) -> None:
     """A pruner asked at the last report (Hyperband's top rung is the maximum resource) would discard a
     finished training; with one report, at the end, every trial completes."""
@@ -176,6 +179,7 @@ def test_bad_input_exits_2(capsys: pytest.CaptureFixture, tmp_path: Path, argv: 
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_sigkill_mid_trial_then_rerun_resumes(tmp_path: Path, small) -> None:
     url = storage(tmp_path)
     cmd = [sys.executable, "-m", "scaler", "search", "--space", small["space"],
