@@ -50,6 +50,7 @@ def test_bad_confirmation_flags_exit_2(cli, small_space: str, tmp_path: Path, ar
     assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_printed_summary_gives_the_interval_and_the_verdict(cli, tmp_path: Path) -> None:
     """mbconv's reference (B0) at a tiny fidelity: the confirmed table and the verdict line are printed."""
     code, out, err = cli("search", "--space", "mbconv", "--trials", "2", "--confirm", "1", "--seeds", "2",
@@ -62,6 +63,7 @@ def test_the_printed_summary_gives_the_interval_and_the_verdict(cli, tmp_path: P
     assert "95% CI" in out and ("reference" in out)
 
 
+@pytest.mark.slow
 def test_without_confirmation_the_summary_says_one_seed_is_not_a_finding(cli, tmp_path: Path) -> None:
     """--confirm 0: the baseline against the reference comes with the validation images' own 95% noise
     and the words "not confirmed", not as a bare difference."""

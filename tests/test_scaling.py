@@ -504,6 +504,7 @@ def test_cli_phi_json_default_base_and_files(tmp_path: Path, capsys) -> None:
     assert "derived" in text and "published" in text and "efficientnet-b0-published-l2" in text
 
 
+@pytest.mark.slow
 def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -> None:
     from scaler.data import load_data
     from scaler.search import SearchConfig, run_search
