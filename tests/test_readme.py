@@ -93,6 +93,7 @@ def test_every_flag_the_prose_names_exists(span: str) -> None:
 BENCHMARK_SPANS = sorted(set(re.findall(r"`(?:\.venv/bin/python )?(benchmarks/\w+\.py[^`]*)`", README)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted({span.split()[0] for span in BENCHMARK_SPANS}))
 def test_every_benchmark_the_readme_names_takes_the_flags_it_shows(script: str) -> None:
     import subprocess

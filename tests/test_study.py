@@ -72,6 +72,7 @@ def run_without(modules: str, code: str, *args: str) -> subprocess.CompletedProc
                           timeout=120, cwd=ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["postgresql://u:{}@127.0.0.1:1/db", "postgresql+psycopg://u:{}@127.0.0.1:1/db",
                                  "postgresql+psycopg2://u:{}@127.0.0.1:1/db"])
 def test_a_missing_postgres_driver_is_one_line_exit_2(url: str, tmp_path: Path) -> None:
