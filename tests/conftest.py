@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scaler.cli import main
 from scaler.training.parallel import JOBS_ENV
+
+if TYPE_CHECKING:
+    from pgcluster import PgCluster
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +36,48 @@ def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
         return code, out, err
 
     return run
+
+
+# A small search space whose candidates train in about a second at 16 px: the search's logic is under
+# test where it is used, not the mbconv space (searched where that is the point).
+SMALL_SPACE = """model small
+  resolution 16
+  stem  conv c{8,16} k3
+  stage conv c{8,16} k{1,3} r[1..2]
+  stage maxpool k2 s2
+  stage conv c16 k3
+  head  gpool
+  head  fc
+"""
+
+
+@pytest.fixture
+def small_space(tmp_path: Path) -> str:
+    """The path of ``SMALL_SPACE`` written to a DSL file."""
+    path = tmp_path / "small.arch"
+    path.write_text(SMALL_SPACE)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster (tests/pgcluster.py) for the session's multi-worker and storage
+    tests, which use their own study names in it; skipped where PostgreSQL or its drivers are missing
+    (under SCALER_NO_SKIPS=1 that skip fails the run)."""
+    pytest.importorskip("psycopg")  # the README's plain postgresql:// URL takes psycopg 3
+    pytest.importorskip("psycopg2")
+    from pgcluster import PgCluster, Unavailable
+
+    cluster = PgCluster()
+    try:
+        cluster.start()
+    except Unavailable as exc:
+        cluster.stop()
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # CI sets SCALER_NO_SKIPS=1: it installs everything (PostgreSQL, chromium, Fashion-MNIST), so a test

@@ -40,6 +40,7 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return results
 
 
+@pytest.mark.slow
 def test_the_found_family_is_benched_as_the_search_trained_it(cli, family: Path) -> None:
     code, out, err = cli("bench", *DATA, "--models", "plain-cnn", "--seeds", "1", "--phis", "1", "2",
                          "--width", "0.5", "--results", str(family), "--json")
@@ -69,6 +70,7 @@ def test_the_found_family_is_benched_as_the_search_trained_it(cli, family: Path)
     assert "2 of 4 cells done earlier" in err and err.count("has changed since it was trained") == 2
 
 
+@pytest.mark.slow
 def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: Path) -> None:
     argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "2", "--results", str(tmp_path)]
     code, out, err = cli(*argv)

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # both run benchmark scripts that train
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--archs", "2", "--epochs", "1", "--train-size", "256", "--jobs", "1"]
 

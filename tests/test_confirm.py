@@ -7,31 +7,21 @@ from pathlib import Path
 
 import pytest
 
-SPACE = """model small
-  resolution 16
-  stem  conv c{8,16} k3
-  stage conv c{8,16} k{1,3} r[1..2]
-  stage maxpool k2 s2
-  stage conv c16 k3
-  head  gpool
-  head  fc
-"""
 DATA = ["--data", "synthetic:classes=4,size=400,test_size=64,resolution=16,noise=2", "--val-size", "96",
         "--train-size", "256", "--epochs", "1", "--batch-size", "64", "--device", "cpu", "--width", "1",
         "--sampler", "random", "--pruner", "none"]
 
 
-def search(cli, tmp_path: Path, *argv: str) -> tuple[int, dict, str]:
+def search(cli, space: str, tmp_path: Path, *argv: str) -> tuple[int, dict, str]:
+    """``scaler search`` of the small space with results and storage in ``tmp_path``."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    space = tmp_path / "small.arch"
-    space.write_text(SPACE)
-    code, out, err = cli("search", "--space", str(space), *DATA, "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}",
+    code, out, err = cli("search", "--space", space, *DATA, "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}",
                          "--results", str(tmp_path), *argv)
     return code, json.loads(out) if out.startswith("{") else {}, err
 
 
-def test_confirmation_trains_top_candidates_and_the_reference_with_seeds(cli, tmp_path: Path) -> None:
-    code, out, _ = search(cli, tmp_path, "--trials", "3", "--confirm", "2", "--seeds", "2", "--json")
+def test_confirmation_trains_top_candidates_and_the_reference_with_seeds(cli, small_space: str, tmp_path: Path) -> None:
+    code, out, _ = search(cli, small_space, tmp_path, "--trials", "3", "--confirm", "2", "--seeds", "2", "--json")
     assert code == 0
     confirmed = out["confirmed"]
     assert confirmed["seeds"] == [0, 1] and len(confirmed["entries"]) == 2  # the space has no zoo reference
@@ -43,9 +33,9 @@ def test_confirmation_trains_top_candidates_and_the_reference_with_seeds(cli, tm
     assert sum(r["extra"].get("stage") == "confirm" for r in runs) == 2  # one extra seed for each of the two
 
 
-def test_same_seed_same_numbers(cli, tmp_path: Path) -> None:
-    first = search(cli, tmp_path / "a", "--trials", "2", "--confirm", "1", "--seeds", "2", "--json")[1]
-    second = search(cli, tmp_path / "b", "--trials", "2", "--confirm", "1", "--seeds", "2", "--json")[1]
+def test_same_seed_same_numbers(cli, small_space: str, tmp_path: Path) -> None:
+    first = search(cli, small_space, tmp_path / "a", "--trials", "2", "--confirm", "1", "--seeds", "2", "--json")[1]
+    second = search(cli, small_space, tmp_path / "b", "--trials", "2", "--confirm", "1", "--seeds", "2", "--json")[1]
     assert [r["val_acc"] for r in first["trials"]] == [r["val_acc"] for r in second["trials"]]
     assert first["confirmed"]["entries"][0]["val_acc"] == second["confirmed"]["entries"][0]["val_acc"]
 
@@ -55,11 +45,12 @@ def test_same_seed_same_numbers(cli, tmp_path: Path) -> None:
     (["--trials", "2", "--confirm", "3"], "--confirm 3 is more than the 2 trials"),
     (["--strides", "sometimes"], "invalid choice: 'sometimes'"),
 ])
-def test_bad_confirmation_flags_exit_2(cli, tmp_path: Path, argv: list[str], phrase: str) -> None:
-    code, _, err = search(cli, tmp_path / "a", *argv)
+def test_bad_confirmation_flags_exit_2(cli, small_space: str, tmp_path: Path, argv: list[str], phrase: str) -> None:
+    code, _, err = search(cli, small_space, tmp_path / "a", *argv)
     assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_printed_summary_gives_the_interval_and_the_verdict(cli, tmp_path: Path) -> None:
     """mbconv's reference (B0) at a tiny fidelity: the confirmed table and the verdict line are printed."""
     code, out, err = cli("search", "--space", "mbconv", "--trials", "2", "--confirm", "1", "--seeds", "2",
@@ -72,6 +63,7 @@ def test_the_printed_summary_gives_the_interval_and_the_verdict(cli, tmp_path: P
     assert "95% CI" in out and ("reference" in out)
 
 
+@pytest.mark.slow
 def test_without_confirmation_the_summary_says_one_seed_is_not_a_finding(cli, tmp_path: Path) -> None:
     """--confirm 0: the baseline against the reference comes with the validation images' own 95% noise
     and the words "not confirmed", not as a bare difference."""

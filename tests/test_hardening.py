@@ -19,6 +19,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from hold_trial.sitecustomize import held
 
 from scaler.cli import main
 from scaler.data import DataConfig, load_data
@@ -27,7 +28,6 @@ from scaler.results import check_writable, load_runs
 from scaler.search import SearchConfig, latest_best, run_search
 from scaler.study.budget import BudgetSampler
 from scaler.study.storage import mask_url, open_storage, redact
-from scaler.study.workers import HOLD_ENV
 from scaler.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +137,8 @@ def search_cmd(space: str, url: str, study: str, results: Path, trials: int) -> 
 
 def stop_mid_trial(cmd: list[str], hold: Path, signum: int) -> subprocess.CompletedProcess:
     """Run ``cmd`` and send it ``signum`` while it provably trains: its first training report holds
-    there (``SCALER_TEST_HOLD_TRIAL``) until the signal comes."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", HOLD_ENV: str(hold)}
+    there (tests/hold_trial) until the signal comes."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **held(hold)}
     # the command stands for a program in the foreground, where Ctrl-C reaches it: SIGINT at its default
     # whatever this process inherited (a job put in the background without job control ignores SIGINT,
     # and so would the command, which then never stopped)

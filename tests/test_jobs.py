@@ -42,6 +42,7 @@ def test_default_jobs_one_per_core_up_to_four_one_on_a_gpu(monkeypatch: pytest.M
     assert threads_per_job(cpu_cores()) == 1 and threads_per_job(1) == cpu_cores()
 
 
+@pytest.mark.slow
 def test_a_pool_gives_the_numbers_of_one_process_at_the_same_thread_count() -> None:
     """Which process trains a task does not change its numbers: the seed and the threads decide them."""
     data = load_data(DataConfig(name="synthetic:classes=4,size=400,test_size=64,resolution=16,noise=2", val_size=96))
@@ -55,6 +56,7 @@ def test_a_pool_gives_the_numbers_of_one_process_at_the_same_thread_count() -> N
     assert len({r["val_acc"] for r in pooled}) > 1  # the seeds differ, so a mix-up would show
 
 
+@pytest.mark.slow
 def test_two_jobs_share_the_trials_and_the_budget_stays_exact(cli, tmp_path: Path) -> None:
     space = tmp_path / "small.arch"
     space.write_text(SPACE)
@@ -87,6 +89,7 @@ def test_bad_jobs_exit_2(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, a
     assert not (tmp_path / "search").exists()
 
 
+@pytest.mark.slow
 def test_scale_grid_and_compare_in_two_processes_give_the_numbers_of_one(tmp_path: Path) -> None:
     """The grid's helper and the comparison's pool train the same networks with the same seeds: the
     same accuracies as one process at the same thread count, and a rerun reuses every cell."""
@@ -110,6 +113,7 @@ def test_scale_grid_and_compare_in_two_processes_give_the_numbers_of_one(tmp_pat
     assert all(r["reused"] for r in again["compare"]["rows"])
 
 
+@pytest.mark.slow
 def test_cells_that_are_one_network_train_once_in_the_pool(tmp_path: Path) -> None:
     """Two cells of one network under different names (compound 2x whose depth rounds back to width 2x's
     network): the pool trains each seed once and the second cell gets the first one's runs."""
@@ -155,6 +159,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads process children from Linux's /proc")
 def test_a_killed_caller_leaves_no_pool_process_training(tmp_path: Path) -> None:
     """SIGKILL of the process that queued the trainings (a scheduler's hard stop) ends its pool processes

@@ -146,6 +146,7 @@ BENCHMARK_SPANS = sorted({span for text in DOCS.values()
                           for span in re.findall(r"`(?:\.venv/bin/python )?(benchmarks/\w+\.py[^`]*)`", text)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted({span.split()[0] for span in BENCHMARK_SPANS}))
 def test_every_benchmark_the_docs_name_takes_the_flags_they_show(script: str) -> None:
     import subprocess

@@ -307,6 +307,7 @@ def test_an_error_that_rises_with_macs_fits_a_flat_law() -> None:
     assert law.predict([16e6])[0] == pytest.approx(np.mean(err))
 
 
+@pytest.mark.slow
 def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> None:
     cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2,4", bootstrap=20,
                       storage=f"sqlite:///{tmp_path / 'studies.db'}")
@@ -345,6 +346,7 @@ def compare_files(out: Path) -> tuple[str, dict]:
     return (out / "compare.csv").read_text(), json.loads((out / "fits.json").read_text())
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
     cfg = ScaleConfig(base="efficientnet-b0", width=0.25, compare=True, ratios="2", bootstrap=10)
     for name in ("a", "b"):  # two results folders: nothing reused, everything trained twice
@@ -354,6 +356,7 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
     assert len(first[0].splitlines()) == 1 + 1 + len(scaling.STRATEGIES)
 
 
+@pytest.mark.slow
 def test_compare_with_seeds_gives_spreads_and_a_verdict_per_cell(tmp_path: Path) -> None:
     from scaler.stats import VERDICTS
 
@@ -424,6 +427,7 @@ def test_the_trained_base_has_the_strides_of_the_rule(tmp_path: Path, strides: s
     assert (base["trained_macs"] > base["fidelity_macs"]) == (strides == "adapt")
 
 
+@pytest.mark.slow
 def test_grid_winner_on_the_mean_of_seeds_and_the_phi_model_tested(tmp_path: Path) -> None:
     # two jobs: a helper process trains some grid points, and the confirmation must still find them
     cfg = ScaleConfig(**TINY_GRID, seeds=2, train=True, phi=1, jobs=2,
@@ -500,6 +504,7 @@ def test_cli_phi_json_default_base_and_files(tmp_path: Path, capsys) -> None:
     assert "derived" in text and "published" in text and "efficientnet-b0-published-l2" in text
 
 
+@pytest.mark.slow
 def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -> None:
     from scaler.data import load_data
     from scaler.search import SearchConfig, run_search

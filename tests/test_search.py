@@ -26,23 +26,9 @@ from scaler.zoo import get_model, load_spec
 
 TINY = dict(width=0.25, trials=3, seed=0, proxy_batch=16)
 FIDELITY = TrainConfig(epochs=1, batch_size=64, device="cpu", reports_per_epoch=2)
-# A small space that trains in a second; the mbconv space itself is searched once, below.
-SMALL_SPACE = """model small
-  resolution 16
-  stem  conv c{8,16} k3
-  stage conv c{8,16} k{1,3} r[1..2]
-  stage maxpool k2 s2
-  stage conv c16 k3
-  head  gpool
-  head  fc
-"""
-
-
 @pytest.fixture
-def small(tmp_path: Path) -> dict:
-    path = tmp_path / "small.arch"
-    path.write_text(SMALL_SPACE)
-    return {**TINY, "space": str(path), "width": 1.0}
+def small(small_space: str) -> dict:
+    return {**TINY, "space": small_space, "width": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +63,7 @@ def test_b0_is_the_reference_point_of_the_mbconv_space() -> None:
     assert load_space("mbconv").fix(values, name=name) == get_model("efficientnet-b0")
 
 
+@pytest.mark.slow
 def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     cfg = SearchConfig(**{**TINY, "trials": 2}, storage=storage(tmp_path), study="s")
     result = run_search(cfg, data, FIDELITY, tmp_path, progress=False, log=lambda m: None)
@@ -95,6 +82,7 @@ def test_search_finds_a_baseline_and_saves_it(tmp_path: Path, data) -> None:
     assert len(runs) == sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
 
 
+@pytest.mark.slow
 def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> None:
     """B0 is the yardstick of the study and of the confirmation: a pruner that stops every trial at its
     first report still lets it train to the end, and stops the candidate."""
@@ -107,6 +95,7 @@ def test_the_reference_is_never_pruned(tmp_path: Path, data, monkeypatch) -> Non
     assert result.reference is not None and result.reference["trial"] == reference.number
 
 
+@pytest.mark.slow
 def test_a_trial_that_trained_to_the_end_is_not_pruned(tmp_path: Path, data, monkeypatch) -> None:
     """A pruner asked at the last report (Hyperband's top rung is the maximum resource) would discard a
     finished training; with one report, at the end, every trial completes."""
@@ -190,6 +179,7 @@ def test_bad_input_exits_2(capsys: pytest.CaptureFixture, tmp_path: Path, argv: 
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_sigkill_mid_trial_then_rerun_resumes(tmp_path: Path, small) -> None:
     url = storage(tmp_path)
     cmd = [sys.executable, "-m", "scaler", "search", "--space", small["space"],

@@ -60,6 +60,7 @@ def run_without(modules: str, code: str, *args: str) -> subprocess.CompletedProc
                           timeout=120, cwd=ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["postgresql://u:{}@127.0.0.1:1/db", "postgresql+psycopg://u:{}@127.0.0.1:1/db",
                                  "postgresql+psycopg2://u:{}@127.0.0.1:1/db"])
 def test_a_missing_postgres_driver_is_one_line_exit_2(url: str, tmp_path: Path) -> None:
@@ -92,24 +93,6 @@ def test_a_storage_error_becomes_one_run_failure_and_a_scaler_error_stays() -> N
             raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("gone"))
         except sqlalchemy.exc.OperationalError:
             raise ScalerError("bad flag") from None
-
-
-@pytest.fixture(scope="module")
-def pg():
-    pytest.importorskip("psycopg")
-    pytest.importorskip("psycopg2")
-    from pgcluster import PgCluster, Unavailable
-
-    cluster = PgCluster()
-    try:
-        cluster.start()
-    except Unavailable as exc:
-        cluster.stop()
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def dbapi_params(storage: object) -> dict:

@@ -62,6 +62,7 @@ def synth() -> data_mod.Dataset:
 QUICK = TrainConfig(epochs=2, batch_size=64, device="cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (data_mod.DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
     reason="Debian's dataset-fashion-mnist is not installed",
@@ -211,6 +212,7 @@ def test_not_distributed_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> No
     assert not torch.distributed.is_initialized()
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_ranks_end_identical(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [

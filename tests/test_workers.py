@@ -21,9 +21,9 @@ import pytest
 
 pytest.importorskip("psycopg")  # the README's plain postgresql:// URL takes psycopg 3
 import optuna  # noqa: E402
+from hold_trial.sitecustomize import held  # noqa: E402
 from pgcluster import PASSWORD, PgCluster, Unavailable  # noqa: E402
 
-from scaler.study.workers import HOLD_ENV  # noqa: E402
 from scaler.training.parallel import JOBS_ENV  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -38,20 +38,6 @@ GRID_SPACE = """model tiny
   head  fc
 """
 GRID = 8
-
-
-@pytest.fixture(scope="module")
-def pg():
-    cluster = PgCluster()
-    try:
-        cluster.start()
-    except Unavailable as exc:
-        cluster.stop()
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
@@ -76,8 +62,8 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", JOBS_ENV: 
 
 def start(cmd: list[str], n: int, hold: Path | None = None) -> list[subprocess.Popen]:
     """``n`` workers running ``cmd``; with ``hold``, the first of them to report training progress stops
-    there until it is killed (``SCALER_TEST_HOLD_TRIAL``, see ``kill_held``)."""
-    env = {**ENV, HOLD_ENV: str(hold)} if hold else ENV
+    there until it is killed (tests/hold_trial, see ``kill_held``)."""
+    env = {**ENV, **held(hold)} if hold else ENV
     return [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              start_new_session=True) for _ in range(n)]
 

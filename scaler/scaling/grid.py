@@ -147,7 +147,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     from scaler.study.budget import BudgetSampler, ensure_unique
     from scaler.study.loop import open_study, pin_settings, quiet_optuna, run_trials
     from scaler.study.storage import mask_url, open_storage
-    from scaler.study.workers import hold_for_test, host_id, worker_id
+    from scaler.study.workers import host_id, worker_id
     from scaler.training.parallel import helper_workers
 
     quiet_optuna()
@@ -170,7 +170,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         start = time.perf_counter()
         record, reused = fidelity.train_or_reuse(point.spec, {
             "stage": "grid", "base": key, "study": study_name, "trial": trial.number, "alpha": point.alpha,
-            "beta": point.beta, "gamma": point.gamma, "phi": 1.0}, callback=lambda _: hold_for_test(trial.number))
+            "beta": point.beta, "gamma": point.gamma, "phi": 1.0})
         trial.set_user_attr("reused", reused)
         for name in ("val_acc", "train_time_s", "latency_ms", "status"):
             trial.set_user_attr(name, record.get(name))

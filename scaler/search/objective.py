@@ -19,7 +19,6 @@ from scaler.report import si
 from scaler.search.config import SearchConfig, reference_point
 from scaler.strides import adapt_strides
 from scaler.study.budget import ensure_unique
-from scaler.study.workers import hold_for_test
 from scaler.training.trainer import Report, TrainConfig
 
 
@@ -135,7 +134,6 @@ class Objective:
         last = self.train_cfg.epochs * self.train_cfg.reports_per_epoch
 
         def report(r: Report) -> None:
-            hold_for_test(trial.number)
             step = round(r.epoch * self.train_cfg.reports_per_epoch)
             if self.cfg.objective != "pareto":
                 trial.report(r.val_acc, step)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 MAX_RETRIES = 2  # a trial whose worker died (or was stopped) is queued again at most this often
-HOLD_ENV = "SCALER_TEST_HOLD_TRIAL"
 
 #: User attributes a re-queued trial keeps (the search's marks from when it was first queued); the
 #: rest (worker, metrics) belong to the failed attempt.
@@ -116,20 +114,3 @@ def reap(study: Any) -> int:
     """Fail and re-queue every trial whose worker is dead: heartbeats (any host) and PIDs (this host)."""
     optuna.storages.fail_stale_trials(study)
     return recover_dead_trials(study)
-
-
-def hold_for_test(trial_number: int) -> None:
-    """A test hook, inert unless ``SCALER_TEST_HOLD_TRIAL`` names a file: the first worker to get here
-    (from inside its training) creates that file with ``<pid> <trial number>`` and blocks until it is
-    killed or interrupted, so a test can stop a worker that is provably mid-trial. The others go on."""
-    path = os.environ.get(HOLD_ENV)
-    if not path:
-        return
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        return
-    os.write(fd, f"{os.getpid()} {trial_number}\n".encode())
-    os.close(fd)
-    while True:  # short sleeps: a signal the kernel hands to another thread is only seen when this one wakes
-        time.sleep(0.1)
