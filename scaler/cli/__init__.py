@@ -76,13 +76,18 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from scaler.dsl import file_trained_for
     from scaler.nn.complexity import complexity
     from scaler.zoo import load_spec
 
     written = load_spec(args.target, args.model).scale(args.depth, args.width, args.resolution)
     spec = adapt_strides(written, written.resolution, args.min_feature, args.strides)
     changed = strides_changed(written, spec)
-    cx = complexity(spec, num_classes=args.classes)
+    # a saved Spec counts as it was trained (its data's classes and channels), anything else as ImageNet's
+    trained = file_trained_for(args.target)
+    classes = args.classes or (trained.classes if trained else 1000)
+    in_channels = trained.in_channels if trained else 3
+    cx = complexity(spec, in_channels=in_channels, num_classes=classes)
     layers = [{
         "layer": f"{lc.part}{sum(1 for x in cx.layers[: lc.index + 1] if x.part == lc.part)}",
         "block": lc.block, "repeats": lc.repeats,
@@ -92,11 +97,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"name": spec.name, "family": spec.family, "resolution": cx.resolution,
                           "width": spec.width, "depth": spec.depth, "params": cx.params, "macs": cx.macs,
-                          "acts": cx.acts, "layers": layers, "strides": args.strides, "strides_changed": changed,
-                          "dsl": spec.text()}, indent=1))
+                          "acts": cx.acts, "classes": classes, "in_channels": in_channels,
+                          "trained_for": trained.data if trained else None, "layers": layers,
+                          "strides": args.strides, "strides_changed": changed, "dsl": spec.text()}, indent=1))
         return 0
     print(f"{spec.name} ({spec.family}) at {cx.resolution} px, width x{spec.width:g}, depth x{spec.depth:g}: "
           f"{cx.params:,} params, {si(cx.macs)} MACs, {si(cx.acts)} activations")
+    if trained:
+        print(f"counted as trained on {trained.data}: {in_channels} input channel{'s' if in_channels > 1 else ''}, "
+              f"{classes} classes (--classes N counts another classifier)")
     if changed:
         print(f"strides adapted to {cx.resolution} px (last feature map >= {args.min_feature} px): {', '.join(changed)}"
               f"; --strides as-written shows the model as written")
@@ -421,7 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="one model's params, MACs and activations per stage")
     add_target_arguments(inspect)
     inspect.add_argument("--resolution", type=positive_int, help="input resolution in pixels")
-    inspect.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
+    inspect.add_argument("--classes", type=positive_int,
+                         help="classifier outputs (default: those the file was trained for, else 1000)")
     add_stride_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     inspect.set_defaults(func=cmd_inspect)

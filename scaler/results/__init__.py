@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from scaler.dsl.trained import TrainedFor
 from scaler.errors import RunFailedError
 from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, SCHEMA_VERSION
 
@@ -168,7 +169,8 @@ def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "extra": extra or {}}
     with staged_dir(final) as tmp:
         write_json(tmp / RUN_RECORD, full)
-        write_text(tmp / RUN_SPEC, record["spec"])
+        trained = _trained_for(record)
+        write_text(tmp / RUN_SPEC, trained.mark(record["spec"]) if trained else record["spec"])
         if state_dict is not None:
             import torch
 
@@ -177,3 +179,11 @@ def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict
             except OSError as exc:
                 raise _failed(final / RUN_WEIGHTS, exc) from None
     return final
+
+
+def _trained_for(record: dict) -> TrainedFor | None:
+    """What a run record's network was trained for (its model.arch header), when the record says."""
+    try:
+        return TrainedFor(record["data"]["name"], record["num_classes"], record["in_channels"])
+    except (KeyError, TypeError):
+        return None

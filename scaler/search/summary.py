@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scaler.dsl.trained import TrainedFor
 from scaler.errors import ScalerError, first_line
 from scaler.search.config import SearchConfig
 from scaler.study.storage import mask_url
@@ -71,14 +72,15 @@ def summarize(study: Any, storage_url: str, cfg: SearchConfig, target: float) ->
     return SearchResult(study.study_name, mask_url(storage_url), baseline, reference, target, rows, pareto)
 
 
-def save_search(result: SearchResult, out: Path) -> Path:
-    """best.arch (the baseline Spec), summary.json and trials.csv, each written atomically."""
+def save_search(result: SearchResult, out: Path, trained: TrainedFor) -> Path:
+    """best.arch (the baseline Spec, marked with the data it was ``trained`` for), summary.json and
+    trials.csv, each written atomically."""
     import pandas as pd
 
     from scaler.results import write_json, write_text
 
     if result.baseline:
-        write_text(out / "best.arch", result.baseline["spec"])
+        write_text(out / "best.arch", trained.mark(result.baseline["spec"]))
     write_json(out / "summary.json", {k: v for k, v in dataclasses.asdict(result).items() if k != "out_dir"})
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "spec"} for r in result.rows])
     write_text(out / "trials.csv", frame.to_csv(index=False))
