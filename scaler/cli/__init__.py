@@ -394,8 +394,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = export_format(target, args.format)  # bad input is refused before anything is loaded or written
     run = load_run(find_run(args.run, args.results))
     path = export(run, target, fmt)
-    print(f"exported {run.path.name} as {fmt} to {path} (input images N x {run.in_channels} x {run.resolution} x "
-          f"{run.resolution}, output logits)")
+    print(f"exported {run.path.name} as {fmt} to {path} (input {run.metadata['input']}; output logits)")
     return 0
 
 

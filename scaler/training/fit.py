@@ -63,8 +63,10 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
         # every run says what it was trained on (callers with the full DataConfig replace this)
         "data": {"name": data.name, "train_size": len(data.x_train), "val_size": len(data.x_val),
                  "resolution": data.resolution},
-        # what the saved weights expect (``scaler export`` rebuilds the module from them)
+        # what the saved weights expect (``scaler export`` rebuilds the module from them) and what deploying
+        # them needs: the input normalisation of pixels in [0, 1] and the class names by output index
         "in_channels": data.in_channels, "num_classes": data.num_classes,
+        "mean": list(data.mean), "std": list(data.std), "class_names": list(data.classes),
     }
     return record, evaluated
 
