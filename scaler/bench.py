@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
+from scaler.results.record import BENCH_CELL
 from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
 from scaler.stats import compare, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
@@ -211,8 +212,7 @@ class Bench:
                        str(data.resolution))
 
     def write_cell(self, entry: Entry, seed: int, record: dict) -> dict:
-        cell = {key: record[key] for key in ("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms",
-                                             "train_time_s", "resolution", "spec")}
+        cell = {key: record[key] for key in BENCH_CELL}
         cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
         write_json(self.cell_path(entry, seed), cell)
         return cell

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scaler.errors import ScalerError
-from scaler.results import read_json, results_root
+from scaler.results import read_record, results_root
+from scaler.results.record import RunRecord
 from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS
 
 if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads FORMATS without it
@@ -70,18 +71,16 @@ def load_run(path: Path) -> TrainedRun:
     from scaler.dsl import parse_spec
     from scaler.nn.build import build
 
-    record, problem = read_json(path / RUN_RECORD)
-    if problem:
-        raise ScalerError(problem)
+    record = read_record(path)
     if not (path / RUN_WEIGHTS).is_file():
         raise ScalerError(f"run {path} has no {RUN_WEIGHTS}: only runs that keep weights can be exported "
                           f"(scaler train, scaler scale --train)")
-    missing = [k for k in ("in_channels", "num_classes", "resolution") if not isinstance(record.get(k), int)]
+    missing = [k for k in ("in_channels", "num_classes", "resolution") if not isinstance(getattr(record, k), int)]
     if missing:
         raise ScalerError(f"run {path}: {RUN_RECORD} lacks {', '.join(missing)} "
                           f"(written by an older scaler; train it again)")
     spec = parse_spec((path / RUN_SPEC).read_text(encoding="utf-8"), str(path / RUN_SPEC))
-    model = build(spec, num_classes=record["num_classes"], in_channels=record["in_channels"])
+    model = build(spec, num_classes=record.num_classes, in_channels=record.in_channels)
     try:
         model.load_state_dict(torch.load(path / RUN_WEIGHTS, map_location="cpu", weights_only=True))
     except (RuntimeError, OSError, EOFError) as exc:
@@ -90,20 +89,20 @@ def load_run(path: Path) -> TrainedRun:
     if raw_input:
         from scaler.nn.normalise import Normalised
 
-        model = Normalised(model, record["mean"], record["std"])
-    metadata = {key: json.dumps(record[key]) for key in DEPLOY_KEYS if record.get(key) is not None}
-    metadata["input"] = (f"images N x {record['in_channels']} x {record['resolution']} x {record['resolution']}, "
+        model = Normalised(model, record.mean, record.std)
+    metadata = {key: json.dumps(getattr(record, key)) for key in DEPLOY_KEYS if getattr(record, key) is not None}
+    metadata["input"] = (f"images N x {record.in_channels} x {record.resolution} x {record.resolution}, "
                          + ("pixel values in [0, 1] (the normalisation is in the graph)" if raw_input
                             else "normalised with the training data's mean and std"))
-    return TrainedRun(path, model.eval(), record["in_channels"], record["resolution"], raw_input, metadata)
+    return TrainedRun(path, model.eval(), record.in_channels, record.resolution, raw_input, metadata)
 
 
-def _normalisation_of(record: dict, path: Path) -> tuple[list[float], list[float]] | None:
+def _normalisation_of(record: RunRecord, path: Path) -> tuple[list[float], list[float]] | None:
     """The run's input mean and std, None for a run recorded before they were kept, an error for a bad pair."""
-    mean, std = record.get("mean"), record.get("std")
+    mean, std = record.mean, record.std
     if mean is None and std is None:
         return None
-    ok = all(isinstance(v, list) and len(v) == record["in_channels"] and all(isinstance(x, (int, float)) for x in v)
+    ok = all(isinstance(v, list) and len(v) == record.in_channels and all(isinstance(x, (int, float)) for x in v)
              for v in (mean, std)) and all(x > 0 for x in std)
     if not ok:
         raise ScalerError(f"run {path}: {RUN_RECORD} has a bad mean/std (one positive number per input channel)")

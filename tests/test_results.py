@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from scaler.dashboard import data as dash
 from scaler.data import DataConfig, Dataset, load_data
 from scaler.dsl import TrainedFor, read_trained_for
 from scaler.report import si
+from scaler.results import schema
 from scaler.search import SearchConfig, SearchResult, run_search
 from scaler.training.trainer import TrainConfig
 
@@ -93,3 +95,24 @@ def test_the_trained_for_header_reads_back_and_leaves_the_spec_alone() -> None:
     assert TrainedFor("cifar10", 10, 3).mark(marked).count("trained-for") == 1  # a new mark replaces the old
     assert read_trained_for(text) is None
     assert read_trained_for('# trained-for: {"data": "x", "classes": 0, "in_channels": 1}\n' + text) is None
+
+
+def test_a_run_record_round_trips_and_an_old_one_still_loads(tmp_path: Path) -> None:
+    from scaler.results import load_runs, read_record, save_run
+    from scaler.results.record import RunRecord
+
+    record = RunRecord(name="m", spec="model m\n", status="ok", params=10, macs=20, num_classes=2, in_channels=1,
+                       data={"name": "synthetic"}, mean=[0.5], std=[0.25], class_names=["a", "b"])
+    folder = save_run(record, "train", tmp_path, extra={"phi": 1})
+    saved = read_record(folder)
+    assert saved == dataclasses.replace(record, run_id=folder.name, kind="train", created=saved.created,
+                                        extra={"phi": 1})
+    assert saved.schema_version == schema.SCHEMA_VERSION == 2
+    old = tmp_path / "runs" / "old"
+    old.mkdir()
+    version1 = {k: v for k, v in saved.as_dict().items() if k not in ("mean", "std", "class_names")}
+    (old / schema.RUN_RECORD).write_text(json.dumps({**version1, "schema_version": 1, "run_id": "old"}))
+    assert read_record(old).mean is None and read_record(old).schema_version == 1
+    runs, warnings = load_runs(tmp_path)
+    assert not warnings and [r["run_id"] for r in runs] == [folder.name, "old"]
+    assert runs[1]["class_names"] is None and runs[1]["path"] == str(old)

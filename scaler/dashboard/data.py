@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaler.results import schema
+from scaler.results import record, schema
 from scaler.study.storage import frozen_trials_storage, mask_url, open_readonly, readonly_engine, sqlite_path, trial_id
 
 #: A published parameter count that differs from the counted one by more than this is flagged.
@@ -46,14 +46,11 @@ ZOO_COLUMNS = [
     "year", "extra_data", "source", "params_m", "gmacs", "params_rel_diff", "params_disagree",
 ]
 
-RUN_COLUMNS = [
-    "run_id", "kind", "name", "family", "dataset", "created", "status", "resolution", "params",
-    "macs", "acts", "val_acc", "test_acc", "latency_ms", "train_time_s", "images_per_s", "device",
-    "study", "trial", "phi", "ladder", "strategy", "spec", "path",
-]
+_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
+#: The Runs table: the run record's fields, its data set's name and the ``extra`` fields it is filtered on.
+RUN_COLUMNS = [*record.TABLE, "dataset", *_RUN_EXTRA, "path"]
 _RUN_NUMERIC = ["resolution", "params", "macs", "acts", "val_acc", "test_acc", "latency_ms",
                 "train_time_s", "images_per_s", "trial", "phi"]
-_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
 
 #: User attributes every search trial carries (scaler.search); others are kept too.
 TRIAL_ATTRS = ["spec", "params", "macs", "acts", "latency_ms", "val_acc", "status"]

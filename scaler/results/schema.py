@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Bumped when a run record changes incompatibly; readers warn about newer versions.
-SCHEMA_VERSION = 1
+#: The run record's version (``scaler.results.record``): bumped when its fields change; readers read
+#: older versions and warn about newer ones. 2 added mean, std and class_names.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
