@@ -27,7 +27,7 @@ from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.record import BENCH_CELL
-from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
+from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
 from scaler.stats import compare, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
 
@@ -117,7 +117,7 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
         return []
     base = found_base.spec
     found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
-    folder = results_root(results) / "scale" / found_base.key
+    folder = results_root(results) / SCALE / found_base.key
     table = folder / LADDER.file
     rungs = {}
     if table.is_file():
@@ -148,7 +148,7 @@ class Bench:
     def __init__(self, cfg: BenchConfig, data_cfg: DataConfig, train_cfg: TrainConfig,
                  results: str | Path | None = None, log: Callable[[str], None] = print) -> None:
         self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
-        self.folder = results_root(results) / "bench" / cfg.name
+        self.folder = results_root(results) / BENCH_DIR / cfg.name
         self._data: dict[int | None, Any] = {}
 
     def settings(self) -> dict:

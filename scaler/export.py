@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from scaler.errors import ScalerError
 from scaler.results import read_record, results_root
 from scaler.results.record import RunRecord
-from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS
+from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, RUNS
 
 if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads FORMATS without it
     import torch
@@ -58,10 +58,10 @@ class TrainedRun:
 
 def find_run(run: str, results: str | Path | None = None) -> Path:
     """A run folder by path or by id under ``results/runs``."""
-    for candidate in (Path(run), results_root(results) / "runs" / run):
+    for candidate in (Path(run), results_root(results) / RUNS / run):
         if (candidate / RUN_RECORD).is_file():
             return candidate
-    raise ScalerError(f"no run folder {run!r} (a path or an id under {results_root(results) / 'runs'} with a {RUN_RECORD})")
+    raise ScalerError(f"no run folder {run!r} (a path or an id under {results_root(results) / RUNS} with a {RUN_RECORD})")
 
 
 def load_run(path: Path) -> TrainedRun:

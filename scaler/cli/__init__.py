@@ -20,6 +20,7 @@ from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 from scaler.export import FORMATS
 from scaler.report import fixed, format_table, plain, si
+from scaler.results.schema import SEARCH_BEST
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
 from scaler.search.config import DEFAULT_CONFIRM, SearchConfig
@@ -315,7 +316,7 @@ def show_search(result: object, cfg: object, args: argparse.Namespace, n_val: in
         print(f"one seed each: each val acc is ±{binomial_halfwidth(b['val_acc'], n_val):.4f} on {n_val} validation "
               f"images alone (95%), and another seed moves a proxy run about as much again: not confirmed "
               f"(--confirm K --seeds S trains the best K and the reference with S seeds and gives a verdict)")
-    print(f"saved {result.out_dir / 'best.arch'}")
+    print(f"saved {result.out_dir / SEARCH_BEST}")
     return 0
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from scaler.dashboard import data
 from scaler.dashboard import figures as fig
-from scaler.results import default_storage, results_root
+from scaler.results import default_storage, results_root, schema
 
 RESULTS = results_root()
 STORAGE = os.environ.get("SCALER_STORAGE") or default_storage(RESULTS)
@@ -362,7 +362,7 @@ def page_frontier() -> None:
         st.info(data.HINTS["bench"])
         return
     name = st.selectbox("Bench", names, key="bench_name")
-    table = Path(RESULTS) / "bench" / name / "table.csv"
+    table = Path(RESULTS) / schema.BENCH_DIR / name / schema.BENCH.file
     bench, warnings = load_bench(str(RESULTS), name, data.files_fingerprint([table]))
     show_warnings(warnings)
     if bench is None or bench.empty:

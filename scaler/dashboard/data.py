@@ -712,7 +712,7 @@ def scale_bases(root: str | Path | None = None) -> list[str]:
     """The bases that have a folder under ``results/scale/`` (temporary folders excluded)."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "scale"
+    folder = results_root(root) / schema.SCALE
     try:
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
@@ -723,7 +723,7 @@ def bench_names(root: str | Path | None = None) -> list[str]:
     """The benches that have a table under ``results/bench/``."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "bench"
+    folder = results_root(root) / schema.BENCH_DIR
     try:
         return sorted(p.name for p in folder.iterdir() if (p / schema.BENCH.file).is_file())
     except OSError:
@@ -734,7 +734,7 @@ def load_bench(root: str | Path | None, name: str) -> tuple[pd.DataFrame | None,
     """One bench's table (``scaler bench``): a row per model with accuracy mean/std over seeds."""
     from scaler.results import results_root
 
-    df, warnings = read_table(results_root(root) / "bench" / name / schema.BENCH.file, schema.BENCH.required,
+    df, warnings = read_table(results_root(root) / schema.BENCH_DIR / name / schema.BENCH.file, schema.BENCH.required,
                               schema.BENCH.numeric)
     if df is not None:
         for col in ("pareto", "is_reference"):
@@ -804,7 +804,7 @@ def load_scale(root: str | Path | None, base: str) -> tuple[ScaleData, list[str]
     """grid.csv, ladder.csv, compare.csv and fits.json of one base, each tolerant of bad files."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "scale" / base
+    folder = results_root(root) / schema.SCALE / base
     warnings: list[str] = []
     grid, w = read_table(folder / schema.GRID.file, schema.GRID.required, schema.GRID.numeric)
     warnings += w
@@ -873,13 +873,13 @@ def files_fingerprint(paths: Iterable[Path]) -> tuple:
 def runs_fingerprint(root: str | Path | None = None) -> tuple:
     from scaler.results import results_root
 
-    return files_fingerprint((results_root(root) / "runs").glob("*/run.json"))
+    return files_fingerprint((results_root(root) / schema.RUNS).glob(f"*/{schema.RUN_RECORD}"))
 
 
 def scale_fingerprint(root: str | Path | None, base: str) -> tuple:
     from scaler.results import results_root
 
-    return files_fingerprint((results_root(root) / "scale" / base).glob("*"))
+    return files_fingerprint((results_root(root) / schema.SCALE / base).glob("*"))
 
 
 def storage_fingerprint(url: str) -> tuple | None:

@@ -36,7 +36,7 @@ from typing import Any
 from scaler.dsl.trained import TrainedFor
 from scaler.errors import RunFailedError, ScalerError
 from scaler.results.record import RunRecord, upgrade
-from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, SCHEMA_VERSION
+from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, RUNS, SCHEMA_VERSION, STORAGE
 
 
 def results_root(root: str | Path | None = None) -> Path:
@@ -46,7 +46,7 @@ def results_root(root: str | Path | None = None) -> Path:
 
 def default_storage(root: str | Path | None = None) -> str:
     """The default Optuna storage URL: a SQLite file in the results folder."""
-    return f"sqlite:///{results_root(root).resolve() / 'studies.db'}"
+    return f"sqlite:///{results_root(root).resolve() / STORAGE}"
 
 
 def _failed(path: Path, exc: OSError) -> RunFailedError:
@@ -147,7 +147,7 @@ def load_runs(root: str | Path | None = None) -> tuple[list[dict], list[str]]:
     """Every run record under ``runs/`` (newest last; older versions upgraded, see ``record.upgrade``),
     each with its folder as ``path``, and a warning per unreadable one."""
     runs, warnings = [], []
-    for path in sorted((results_root(root) / "runs").glob(f"*/{RUN_RECORD}")):
+    for path in sorted((results_root(root) / RUNS).glob(f"*/{RUN_RECORD}")):
         data, warning = read_json(path)
         if warning:
             warnings.append(warning)
@@ -170,10 +170,10 @@ def save_run(record: dict | RunRecord, kind: str, root: str | Path | None = None
     trained = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
     run_id = first = new_run_id(trained.name or "run")
     for n in range(2, 1000):  # the same name twice within a second (a search's best, then its rung): -2, -3...
-        if not (results_root(root) / "runs" / run_id).exists():
+        if not (results_root(root) / RUNS / run_id).exists():
             break
         run_id = f"{first}-{n}"
-    final = results_root(root) / "runs" / run_id
+    final = results_root(root) / RUNS / run_id
     full = dataclasses.replace(trained, schema_version=SCHEMA_VERSION, run_id=run_id, kind=kind,
                                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), extra=extra or {})
     header = _trained_for(full)

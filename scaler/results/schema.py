@@ -24,6 +24,16 @@ class Table:
     numeric: tuple[str, ...]
 
 
+# the folders of results/ (``scaler.results.results_root``)
+RUNS = "runs"
+SEARCH = "search"
+SCALE = "scale"
+BENCH_DIR = "bench"
+#: The long benchmarks' kept trainings (``benchmarks/cells.py``): benchmarks/cells/<training key>.json.
+BENCHMARKS = "benchmarks"
+#: The default Optuna storage, a SQLite file.
+STORAGE = "studies.db"
+
 # runs/<run-id>/
 RUN_RECORD = "run.json"
 RUN_SPEC = "model.arch"

@@ -34,7 +34,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
 
     started = time.perf_counter()
     base = scale_base(cfg, results)
-    out = results_root(results) / "scale" / base.key
+    out = results_root(results) / schema.SCALE / base.key
     coefficients, why = choose_coefficients(cfg, base, out)
     fidelity = base_fid = None
     changed: list[str] = []

@@ -138,7 +138,7 @@ def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str |
           confirming: tuple[Dataset, TrainConfig, Callable[[str], None]] | None) -> SearchResult:
     """The summary with ``stats`` (and the seed confirmation, when this worker runs it), saved under
     results/search/<study>/: best.arch is the confirmed baseline, marked with the data it was ``trained`` for."""
-    from scaler.results import results_root
+    from scaler.results import results_root, schema
     from scaler.search.confirm import confirm
 
     result = summarize(study, url, cfg, target)
@@ -149,7 +149,7 @@ def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str |
                                    results, log)
         if result.confirmed is not None:
             result.baseline = next(r for r in result.rows if r["trial"] == result.confirmed["baseline_trial"])
-    result.out_dir = save_search(result, results_root(results) / "search" / study.study_name, trained)
+    result.out_dir = save_search(result, results_root(results) / schema.SEARCH / study.study_name, trained)
     return result
 
 
