@@ -294,17 +294,15 @@ def _csv(rows: Sequence[dict]) -> str:
 
 def format_bench(summary: dict) -> str:
     """The table ``scaler bench`` prints: the front marked with *, each model against the reference."""
-    from scaler.report import fixed, format_table, plain, si
+    from scaler.report import fixed, format_comparison, format_spread, format_table, plain, si
 
     def acc(row: dict, key: str) -> str:
-        return f"{row[key]:.4f} ± {row[key.replace('acc', 'std')]:.4f}"
+        return format_spread(row[key], row[key.replace("acc", "std")])
 
     def versus(row: dict) -> str:
         if row["is_reference"]:
             return "reference"
-        if row["seeds"] < 2:
-            return f"{row['vs_reference']:+.4f} (one seed)"
-        return f"{row['vs_reference']:+.4f} [{row['vs_low']:+.4f}, {row['vs_high']:+.4f}] {row['verdict']}"
+        return format_comparison(row["vs_reference"], row["vs_low"], row["vs_high"], row["verdict"])
 
     rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
              "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]

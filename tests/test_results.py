@@ -116,3 +116,18 @@ def test_a_run_record_round_trips_and_an_old_one_still_loads(tmp_path: Path) -> 
     runs, warnings = load_runs(tmp_path)
     assert not warnings and [r["run_id"] for r in runs] == [folder.name, "old"]
     assert runs[1]["class_names"] is None and runs[1]["path"] == str(old)
+
+
+def test_one_formatter_for_a_spread_and_one_for_a_comparison() -> None:
+    from scaler.report import format_comparison, format_spread
+    from scaler.stats import compare, spread
+
+    assert format_spread(0.82, 0.02) == str(spread([0.80, 0.82, 0.84])) == "0.8200 ± 0.0200"
+    assert format_spread(0.82) == str(spread([0.82])) == "0.8200" and format_spread(None) == "-"
+    assert format_spread(0.82, float("nan"), percent=True) == "82.00%"
+    assert format_comparison(0.012, 0.004, 0.02, "better") == "+0.0120 [+0.0040, +0.0200] better"
+    assert format_comparison(-0.01, -0.014, -0.006, percent=True) == "-1.00% [-1.40%, -0.60%]"
+    assert str(compare([0.8], [0.7])) == format_comparison(0.1, float("-inf"), float("inf")) == "+0.1000 (one seed)"
+    paired = compare([0.80, 0.82, 0.81], [0.70, 0.71, 0.72])
+    assert str(paired) == format_comparison(paired.diff, paired.low, paired.high, "better")
+    assert format_comparison(None) == "-"

@@ -19,7 +19,7 @@ from scaler.bench import PRESETS, BenchConfig
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 from scaler.export import FORMATS
-from scaler.report import fixed, format_table, plain, si
+from scaler.report import fixed, format_comparison, format_spread, format_table, plain, si
 from scaler.results.schema import SEARCH_BEST
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
@@ -328,21 +328,19 @@ def format_confirmation(confirmed: dict) -> str:
             return "reference"
         if c is None:
             return "-"
-        if c["n"] < 2:
-            return f"{c['diff']:+.4f} (one seed: no interval)"
-        return f"{c['diff']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}] {c['verdict']}"
+        return format_comparison(c["diff"], c["low"], c["high"], c["verdict"])
 
     rows = [{**e, "mark": "baseline" if e["trial"] == confirmed["baseline_trial"] else "",
-             "val_s": f"{e['val']['mean']:.4f} ± {e['val']['std']:.4f}",
-             "test_s": f"{e['test']['mean']:.4f} ± {e['test']['std']:.4f}", "vs": versus(e)}
+             "val_s": format_spread(e["val"]["mean"], e["val"]["std"]),
+             "test_s": format_spread(e["test"]["mean"], e["test"]["std"]), "vs": versus(e)}
             for e in confirmed["entries"]]
     table = format_table(rows, [("trial", "trial", plain), ("mark", "", plain), ("macs", "MACs", si),
                                 ("val_s", "val acc", plain), ("test_s", "test acc", plain),
                                 ("vs", "val acc vs reference, paired (95% CI)", plain)])
     base = next(e for e in confirmed["entries"] if e["trial"] == confirmed["baseline_trial"])
     verdict = base["vs_reference"]["verdict"] if base["vs_reference"] and base["vs_reference"]["n"] > 1 else None
-    line = (f"confirmed baseline: trial {base['trial']}, val acc {base['val']['mean']:.4f} ± {base['val']['std']:.4f}, "
-            f"test acc {base['test']['mean']:.4f} ± {base['test']['std']:.4f} over {len(confirmed['seeds'])} seeds"
+    line = (f"confirmed baseline: trial {base['trial']}, val acc {format_spread(base['val']['mean'], base['val']['std'])}, "
+            f"test acc {format_spread(base['test']['mean'], base['test']['std'])} over {len(confirmed['seeds'])} seeds"
             + (f"; against the reference: {verdict}" if verdict else ""))
     return f"\nconfirmed with seeds {', '.join(map(str, confirmed['seeds']))}:\n{table}\n{line}"
 

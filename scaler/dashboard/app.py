@@ -17,6 +17,7 @@ import streamlit as st
 
 from scaler.dashboard import data
 from scaler.dashboard import figures as fig
+from scaler.report import format_comparison, format_spread
 from scaler.results import default_storage, results_root, schema
 
 RESULTS = results_root()
@@ -324,12 +325,12 @@ def page_scaling() -> None:
         std, diff, low, high = (cells.get(c, nan) for c in ("val_std", "vs_compound", "vs_low", "vs_high"))
         shown = pd.DataFrame({"strategy": cells["strategy"], "MACs / base": cells.get("mac_ratio", nan),
                               "MACs": cells["macs"],
-                              "val acc": [f"{m:.2%}" + (f" ± {s:.2%}" if pd.notna(s) else "")
+                              "val acc": [format_spread(m, s, percent=True)
                                           for m, s in zip(cells["val_acc"], std, strict=True)]})
         if std.notna().any():
             shown["seeds"] = cells.get("seeds", nan)
             shown["vs compound (95% CI)"] = [
-                "" if pd.isna(d) else f"{d:+.2%}" + (f" [{lo:+.2%}, {hi:+.2%}]" if pd.notna(lo) else " (one seed)")
+                "" if pd.isna(d) else format_comparison(d, lo, hi, percent=True)
                 for d, lo, hi in zip(diff, low, high, strict=True)]
             shown["verdict"] = cells.get("verdict", nan)
             st.caption("Mean ± std over seeds; each cell against compound at the same MAC ratio, paired by seed: "
