@@ -16,18 +16,19 @@ from pathlib import Path
 
 from scaler.data import DataConfig, Dataset, load_data
 from scaler.dsl import Spec
-from scaler.results import read_json, results_root, write_json
+from scaler.results import read_json, results_root, schema, write_json
+from scaler.results.record import BENCHMARK_CELL
 from scaler.scaling.growth import network_identity
 from scaler.search import load_space
 from scaler.training.config import TrainConfig, training_key
 from scaler.training.parallel import FitTask, fit_each
 
 #: Where cells are kept when a benchmark is not told otherwise.
-DEFAULT_FOLDER = results_root() / "benchmarks" / "cells"
+DEFAULT_FOLDER = results_root() / schema.BENCHMARKS / schema.BENCH_CELLS
 #: Fashion-MNIST's side, the benchmarks' data set.
 RESOLUTION = 28
 #: What a cell keeps of a run record.
-KEPT = ("spec", "status", "val_acc", "test_acc", "train_time_s", "macs", "params")
+KEPT = BENCHMARK_CELL
 
 
 @dataclasses.dataclass(frozen=True)

@@ -133,13 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from scaler.dashboard import data
     from scaler.dashboard import figures as F
+    from scaler.results.schema import STORAGE
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'studies.db'}"
+        url = f"sqlite:///{Path(tmp) / STORAGE}"
         t0 = time.perf_counter()
         build_study(url, args.trials)
         print(f"synthetic study: {args.trials} trials, 35 params, 10-epoch reports "
-              f"(built in {time.perf_counter() - t0:.1f} s, {(Path(tmp) / 'studies.db').stat().st_size / 1e6:.0f} MB)")
+              f"(built in {time.perf_counter() - t0:.1f} s, {(Path(tmp) / STORAGE).stat().st_size / 1e6:.0f} MB)")
         print(f"load average before timing: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} CPUs (other work on the machine inflates wall times, not CPU times)")
 

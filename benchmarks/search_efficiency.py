@@ -25,6 +25,7 @@ from pathlib import Path
 
 import optuna
 
+from scaler.results.schema import STORAGE
 from scaler.training.parallel import end_with_parent
 
 ARMS = {"TPE+Hyperband": ("tpe", "hyperband"), "random": ("random", "none")}
@@ -60,7 +61,7 @@ def run_arm(sampler: str, pruner: str, seed: int, args: argparse.Namespace) -> A
         if done.returncode != 0:
             sys.exit(f"search_efficiency: `{' '.join(command[2:])}` failed: {done.stderr.strip()[-500:]}")
         # read the trials while their database still exists (the folder goes with the block)
-        trials = optuna.load_study(study_name="bench", storage=f"sqlite:///{Path(results) / 'studies.db'}").trials
+        trials = optuna.load_study(study_name="bench", storage=f"sqlite:///{Path(results) / STORAGE}").trials
     start = min(t.datetime_start for t in trials).timestamp()
     end = max(t.datetime_complete for t in trials).timestamp()
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
-from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
+from scaler.results.record import BENCH_CELL
+from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
 from scaler.stats import compare, pareto, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
 
@@ -116,7 +117,7 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
         return []
     base = found_base.spec
     found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
-    folder = results_root(results) / "scale" / found_base.key
+    folder = results_root(results) / SCALE / found_base.key
     table = folder / LADDER.file
     rungs = {}
     if table.is_file():
@@ -139,7 +140,7 @@ class Bench:
     def __init__(self, cfg: BenchConfig, data_cfg: DataConfig, train_cfg: TrainConfig,
                  results: str | Path | None = None, log: Callable[[str], None] = print) -> None:
         self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
-        self.folder = results_root(results) / "bench" / cfg.name
+        self.folder = results_root(results) / BENCH_DIR / cfg.name
         self._data: dict[int | None, Any] = {}
 
     def settings(self) -> dict:
@@ -203,8 +204,7 @@ class Bench:
                        str(data.resolution))
 
     def write_cell(self, entry: Entry, seed: int, record: dict) -> dict:
-        cell = {key: record[key] for key in ("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms",
-                                             "train_time_s", "resolution", "spec", "device", "precision")}
+        cell = {key: record[key] for key in BENCH_CELL}
         cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
         write_json(self.cell_path(entry, seed), cell)
         return cell
@@ -286,17 +286,15 @@ def _csv(rows: Sequence[dict]) -> str:
 
 def format_bench(summary: dict) -> str:
     """The table ``scaler bench`` prints: the front marked with *, each model against the reference."""
-    from scaler.report import fixed, format_table, plain, si
+    from scaler.report import fixed, format_comparison, format_spread, format_table, plain, si
 
     def acc(row: dict, key: str) -> str:
-        return f"{row[key]:.4f} ± {row[key.replace('acc', 'std')]:.4f}"
+        return format_spread(row[key], row[key.replace("acc", "std")])
 
     def versus(row: dict) -> str:
         if row["is_reference"]:
             return "reference"
-        if row["seeds"] < 2:
-            return f"{row['vs_reference']:+.4f} (one seed)"
-        return f"{row['vs_reference']:+.4f} [{row['vs_low']:+.4f}, {row['vs_high']:+.4f}] {row['verdict']}"
+        return format_comparison(row["vs_reference"], row["vs_low"], row["vs_high"], row["verdict"])
 
     rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
              "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]

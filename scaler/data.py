@@ -77,7 +77,11 @@ class DataConfig:
 
 @dataclass
 class Dataset:
-    """Normalised float32 NCHW images and int64 labels, already on the training device."""
+    """Normalised float32 NCHW images and int64 labels, already on the training device.
+
+    ``mean`` and ``std`` are the per-channel statistics of the training cut's pixels in [0, 1] that every
+    split was normalised with, ``classes`` the class names by label: what a deployed model needs
+    (``scaler export`` bakes them into the file)."""
 
     name: str
     x_train: Tensor

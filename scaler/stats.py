@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from scaler.report import format_comparison, format_spread
+
 #: Two-sided 95% quantiles of Student's t by degrees of freedom (1..30); beyond 30, the normal's.
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
@@ -42,7 +44,7 @@ class Spread:
     n: int
 
     def __str__(self) -> str:
-        return f"{self.mean:.4f} ± {self.std:.4f}" if self.n > 1 else f"{self.mean:.4f}"
+        return format_spread(self.mean, self.std if self.n > 1 else None)
 
 
 def spread(values: Sequence[float]) -> Spread:
@@ -65,9 +67,7 @@ class Comparison:
         return asdict(self)
 
     def __str__(self) -> str:
-        if self.n < 2:
-            return f"{self.diff:+.4f} (one seed: no interval)"
-        return f"{self.diff:+.4f} [95% CI {self.low:+.4f}, {self.high:+.4f}]: {self.verdict}"
+        return format_comparison(self.diff, self.low, self.high, self.verdict)
 
 
 def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:

@@ -19,7 +19,8 @@ from scaler.bench import PRESETS, BenchConfig
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
 from scaler.export import FORMATS
-from scaler.report import fixed, format_table, plain, si
+from scaler.report import fixed, format_comparison, format_spread, format_table, plain, si
+from scaler.results.schema import SEARCH_BEST
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
 from scaler.search.config import DEFAULT_CONFIRM, SearchConfig
@@ -76,13 +77,18 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from scaler.dsl import file_trained_for
     from scaler.nn.complexity import complexity
     from scaler.zoo import load_spec
 
     written = load_spec(args.target, args.model).scale(args.depth, args.width, args.resolution)
     spec = adapt_strides(written, written.resolution, args.min_feature, args.strides)
     changed = strides_changed(written, spec)
-    cx = complexity(spec, num_classes=args.classes)
+    # a saved Spec counts as it was trained (its data's classes and channels), anything else as ImageNet's
+    trained = file_trained_for(args.target)
+    classes = args.classes or (trained.classes if trained else 1000)
+    in_channels = trained.in_channels if trained else 3
+    cx = complexity(spec, in_channels=in_channels, num_classes=classes)
     layers = [{
         "layer": f"{lc.part}{sum(1 for x in cx.layers[: lc.index + 1] if x.part == lc.part)}",
         "block": lc.block, "repeats": lc.repeats,
@@ -92,11 +98,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"name": spec.name, "family": spec.family, "resolution": cx.resolution,
                           "width": spec.width, "depth": spec.depth, "params": cx.params, "macs": cx.macs,
-                          "acts": cx.acts, "layers": layers, "strides": args.strides, "strides_changed": changed,
-                          "dsl": spec.text()}, indent=1))
+                          "acts": cx.acts, "classes": classes, "in_channels": in_channels,
+                          "trained_for": trained.data if trained else None, "layers": layers,
+                          "strides": args.strides, "strides_changed": changed, "dsl": spec.text()}, indent=1))
         return 0
     print(f"{spec.name} ({spec.family}) at {cx.resolution} px, width x{spec.width:g}, depth x{spec.depth:g}: "
           f"{cx.params:,} params, {si(cx.macs)} MACs, {si(cx.acts)} activations")
+    if trained:
+        print(f"counted as trained on {trained.data}: {in_channels} input channel{'s' if in_channels > 1 else ''}, "
+              f"{classes} classes (--classes N counts another classifier)")
     if changed:
         print(f"strides adapted to {cx.resolution} px (last feature map >= {args.min_feature} px): {', '.join(changed)}"
               f"; --strides as-written shows the model as written")
@@ -306,7 +316,7 @@ def show_search(result: object, cfg: object, args: argparse.Namespace, n_val: in
         print(f"one seed each: each val acc is ±{binomial_halfwidth(b['val_acc'], n_val):.4f} on {n_val} validation "
               f"images alone (95%), and another seed moves a proxy run about as much again: not confirmed "
               f"(--confirm K --seeds S trains the best K and the reference with S seeds and gives a verdict)")
-    print(f"saved {result.out_dir / 'best.arch'}")
+    print(f"saved {result.out_dir / SEARCH_BEST}")
     return 0
 
 
@@ -318,21 +328,19 @@ def format_confirmation(confirmed: dict) -> str:
             return "reference"
         if c is None:
             return "-"
-        if c["n"] < 2:
-            return f"{c['diff']:+.4f} (one seed: no interval)"
-        return f"{c['diff']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}] {c['verdict']}"
+        return format_comparison(c["diff"], c["low"], c["high"], c["verdict"])
 
     rows = [{**e, "mark": "baseline" if e["trial"] == confirmed["baseline_trial"] else "",
-             "val_s": f"{e['val']['mean']:.4f} ± {e['val']['std']:.4f}",
-             "test_s": f"{e['test']['mean']:.4f} ± {e['test']['std']:.4f}", "vs": versus(e)}
+             "val_s": format_spread(e["val"]["mean"], e["val"]["std"]),
+             "test_s": format_spread(e["test"]["mean"], e["test"]["std"]), "vs": versus(e)}
             for e in confirmed["entries"]]
     table = format_table(rows, [("trial", "trial", plain), ("mark", "", plain), ("macs", "MACs", si),
                                 ("val_s", "val acc", plain), ("test_s", "test acc", plain),
                                 ("vs", "val acc vs reference, paired (95% CI)", plain)])
     base = next(e for e in confirmed["entries"] if e["trial"] == confirmed["baseline_trial"])
     verdict = base["vs_reference"]["verdict"] if base["vs_reference"] and base["vs_reference"]["n"] > 1 else None
-    line = (f"confirmed baseline: trial {base['trial']}, val acc {base['val']['mean']:.4f} ± {base['val']['std']:.4f}, "
-            f"test acc {base['test']['mean']:.4f} ± {base['test']['std']:.4f} over {len(confirmed['seeds'])} seeds"
+    line = (f"confirmed baseline: trial {base['trial']}, val acc {format_spread(base['val']['mean'], base['val']['std'])}, "
+            f"test acc {format_spread(base['test']['mean'], base['test']['std'])} over {len(confirmed['seeds'])} seeds"
             + (f"; against the reference: {verdict}" if verdict else ""))
     return f"\nconfirmed with seeds {', '.join(map(str, confirmed['seeds']))}:\n{table}\n{line}"
 
@@ -385,8 +393,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = export_format(target, args.format)  # bad input is refused before anything is loaded or written
     run = load_run(find_run(args.run, args.results))
     path = export(run, target, fmt)
-    print(f"exported {run.path.name} as {fmt} to {path} (input images N x {run.in_channels} x {run.resolution} x "
-          f"{run.resolution}, output logits)")
+    print(f"exported {run.path.name} as {fmt} to {path} (input {run.metadata['input']}; output logits)")
     return 0
 
 
@@ -409,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="one model's params, MACs and activations per stage")
     add_target_arguments(inspect)
     inspect.add_argument("--resolution", type=positive_int, help="input resolution in pixels")
-    inspect.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
+    inspect.add_argument("--classes", type=positive_int,
+                         help="classifier outputs (default: those the file was trained for, else 1000)")
     add_stride_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     inspect.set_defaults(func=cmd_inspect)

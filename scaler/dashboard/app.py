@@ -17,7 +17,8 @@ import streamlit as st
 
 from scaler.dashboard import data
 from scaler.dashboard import figures as fig
-from scaler.results import default_storage, results_root
+from scaler.report import format_comparison, format_spread
+from scaler.results import default_storage, results_root, schema
 from scaler.study.storage import mask_url
 
 RESULTS = results_root()
@@ -325,12 +326,12 @@ def page_scaling() -> None:
         std, diff, low, high = (cells.get(c, nan) for c in ("val_std", "vs_compound", "vs_low", "vs_high"))
         shown = pd.DataFrame({"strategy": cells["strategy"], "MACs / base": cells.get("mac_ratio", nan),
                               "MACs": cells["macs"],
-                              "val acc": [f"{m:.2%}" + (f" ± {s:.2%}" if pd.notna(s) else "")
+                              "val acc": [format_spread(m, s, percent=True)
                                           for m, s in zip(cells["val_acc"], std, strict=True)]})
         if std.notna().any():
             shown["seeds"] = cells.get("seeds", nan)
             shown["vs compound (95% CI)"] = [
-                "" if pd.isna(d) else f"{d:+.2%}" + (f" [{lo:+.2%}, {hi:+.2%}]" if pd.notna(lo) else " (one seed)")
+                "" if pd.isna(d) else format_comparison(d, lo, hi, percent=True)
                 for d, lo, hi in zip(diff, low, high, strict=True)]
             shown["verdict"] = cells.get("verdict", nan)
             st.caption("Mean ± std over seeds; each cell against compound at the same MAC ratio, paired by seed: "
@@ -363,7 +364,7 @@ def page_frontier() -> None:
         st.info(data.HINTS["bench"])
         return
     name = st.selectbox("Bench", names, key="bench_name")
-    table = Path(RESULTS) / "bench" / name / "table.csv"
+    table = Path(RESULTS) / schema.BENCH_DIR / name / schema.BENCH.file
     bench, warnings = load_bench(str(RESULTS), name, data.files_fingerprint([table]))
     show_warnings(warnings)
     if bench is None or bench.empty:

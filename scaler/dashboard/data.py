@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaler.results import schema
+from scaler.results import record, schema
 from scaler.stats import pareto_mask
 from scaler.study import reader
 from scaler.study.storage import mask_url, sqlite_path
@@ -45,14 +45,11 @@ ZOO_COLUMNS = [
     "year", "extra_data", "source", "params_m", "gmacs", "params_rel_diff", "params_disagree",
 ]
 
-RUN_COLUMNS = [
-    "run_id", "kind", "name", "family", "dataset", "created", "status", "resolution", "params",
-    "macs", "acts", "val_acc", "test_acc", "latency_ms", "train_time_s", "images_per_s", "device",
-    "study", "trial", "phi", "ladder", "strategy", "spec", "path",
-]
+_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
+#: The Runs table: the run record's fields, its data set's name and the ``extra`` fields it is filtered on.
+RUN_COLUMNS = [*record.TABLE, "dataset", *_RUN_EXTRA, "path"]
 _RUN_NUMERIC = ["resolution", "params", "macs", "acts", "val_acc", "test_acc", "latency_ms",
                 "train_time_s", "images_per_s", "trial", "phi"]
-_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
 
 #: User attributes every search trial carries (scaler.search); others are kept too.
 TRIAL_ATTRS = ["spec", "params", "macs", "acts", "latency_ms", "val_acc", "status"]
@@ -316,7 +313,7 @@ def scale_bases(root: str | Path | None = None) -> list[str]:
     """The bases that have a folder under ``results/scale/`` (temporary folders excluded)."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "scale"
+    folder = results_root(root) / schema.SCALE
     try:
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
@@ -327,7 +324,7 @@ def bench_names(root: str | Path | None = None) -> list[str]:
     """The benches that have a table under ``results/bench/``."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "bench"
+    folder = results_root(root) / schema.BENCH_DIR
     try:
         return sorted(p.name for p in folder.iterdir() if (p / schema.BENCH.file).is_file())
     except OSError:
@@ -338,7 +335,7 @@ def load_bench(root: str | Path | None, name: str) -> tuple[pd.DataFrame | None,
     """One bench's table (``scaler bench``): a row per model with accuracy mean/std over seeds."""
     from scaler.results import results_root
 
-    df, warnings = read_table(results_root(root) / "bench" / name / schema.BENCH.file, schema.BENCH.required,
+    df, warnings = read_table(results_root(root) / schema.BENCH_DIR / name / schema.BENCH.file, schema.BENCH.required,
                               schema.BENCH.numeric)
     if df is not None:
         for col in ("pareto", "is_reference"):
@@ -408,7 +405,7 @@ def load_scale(root: str | Path | None, base: str) -> tuple[ScaleData, list[str]
     """grid.csv, ladder.csv, compare.csv and fits.json of one base, each tolerant of bad files."""
     from scaler.results import results_root
 
-    folder = results_root(root) / "scale" / base
+    folder = results_root(root) / schema.SCALE / base
     warnings: list[str] = []
     grid, w = read_table(folder / schema.GRID.file, schema.GRID.required, schema.GRID.numeric)
     warnings += w
@@ -477,13 +474,13 @@ def files_fingerprint(paths: Iterable[Path]) -> tuple:
 def runs_fingerprint(root: str | Path | None = None) -> tuple:
     from scaler.results import results_root
 
-    return files_fingerprint((results_root(root) / "runs").glob("*/run.json"))
+    return files_fingerprint((results_root(root) / schema.RUNS).glob(f"*/{schema.RUN_RECORD}"))
 
 
 def scale_fingerprint(root: str | Path | None, base: str) -> tuple:
     from scaler.results import results_root
 
-    return files_fingerprint((results_root(root) / "scale" / base).glob("*"))
+    return files_fingerprint((results_root(root) / schema.SCALE / base).glob("*"))
 
 
 def storage_fingerprint(url: str) -> tuple | None:

@@ -11,8 +11,10 @@ from scaler.dsl.errors import DSLError
 from scaler.dsl.model import BlockInstance, Model, Space, Spec, round_channels, scale_repeats
 from scaler.dsl.params import Categorical, IntRange, Tied
 from scaler.dsl.parser import parse_file, parse_spec, parse_text, require_spec
+from scaler.dsl.trained import TrainedFor, file_trained_for, read_trained_for
 
 __all__ = [
-    "BLOCK_TYPES", "Block", "BlockInstance", "Categorical", "DSLError", "IntRange", "Layer", "Model",
-    "Space", "Spec", "Tied", "parse_file", "parse_spec", "parse_text", "require_spec", "round_channels", "scale_repeats",
+    "BLOCK_TYPES", "Block", "BlockInstance", "Categorical", "DSLError", "IntRange", "Layer", "Model", "Space", "Spec",
+    "Tied", "TrainedFor", "file_trained_for", "parse_file", "parse_spec", "parse_text", "read_trained_for",
+    "require_spec", "round_channels", "scale_repeats",
 ]

@@ -9,13 +9,11 @@ Layout (``root`` is ``results/`` unless ``--results`` or ``$SCALER_RESULTS`` say
     search/<study>/...         search summaries and the best Spec (``best.arch``)
     scale/<base>/...           scaling grids, ladders, law fits, generated Specs
 
-A run record (``run.json``) holds: ``schema_version``, ``run_id``, ``kind`` ("train", "search",
-"scale"), ``name``, ``family``, ``created`` (ISO 8601 UTC), ``spec`` (DSL text), ``data`` and
-``train`` (the configs as dicts), ``device``, ``status`` ("ok" or "diverged"), ``resolution``,
-``params``, ``macs``, ``acts``, ``val_acc``, ``test_acc`` (null when not evaluated), ``latency_ms``
-(one image, this device), ``train_time_s``, ``images_per_s``, ``history`` (one dict per report:
-``epoch``, ``train_loss``, ``val_loss``, ``val_acc``, ``lr``, ...), and ``extra`` (free-form:
-``study``, ``trial``, ``phi``, ``ladder``, ``strategy``, ...).
+A run record (``run.json``) is a ``scaler.results.record.RunRecord`` (typed, versioned): the spec
+(DSL text), the data and training configs, status, counts, accuracies, timings, history, what
+deploying it needs (input ``mean``/``std``, ``class_names``) and ``extra`` (``study``, ``trial``,
+``phi``, ``ladder``, ``strategy``, ...). ``model.arch`` starts with a ``# trained-for`` header
+(``scaler.dsl.trained``) naming the data set, classes and input channels it was trained for.
 
 Every file and run folder is written under a temporary name and renamed into place, so readers
 never see a half-written result and an interrupted writer leaves nothing behind.
@@ -24,6 +22,7 @@ never see a half-written result and an interrupted writer leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -34,8 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scaler.errors import RunFailedError
-from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, SCHEMA_VERSION
+from scaler.dsl.trained import TrainedFor
+from scaler.errors import RunFailedError, ScalerError
+from scaler.results.record import RunRecord, upgrade
+from scaler.results.schema import RUN_RECORD, RUN_SPEC, RUN_WEIGHTS, RUNS, SCHEMA_VERSION, STORAGE
 
 
 def results_root(root: str | Path | None = None) -> Path:
@@ -45,7 +46,7 @@ def results_root(root: str | Path | None = None) -> Path:
 
 def default_storage(root: str | Path | None = None) -> str:
     """The default Optuna storage URL: a SQLite file in the results folder."""
-    return f"sqlite:///{results_root(root).resolve() / 'studies.db'}"
+    return f"sqlite:///{results_root(root).resolve() / STORAGE}"
 
 
 def _failed(path: Path, exc: OSError) -> RunFailedError:
@@ -143,32 +144,42 @@ def read_json(path: Path) -> tuple[dict | None, str | None]:
 
 
 def load_runs(root: str | Path | None = None) -> tuple[list[dict], list[str]]:
-    """Every run record under ``runs/`` (newest last) and a warning per unreadable one."""
+    """Every run record under ``runs/`` (newest last; older versions upgraded, see ``record.upgrade``),
+    each with its folder as ``path``, and a warning per unreadable one."""
     runs, warnings = [], []
-    for path in sorted((results_root(root) / "runs").glob(f"*/{RUN_RECORD}")):
+    for path in sorted((results_root(root) / RUNS).glob(f"*/{RUN_RECORD}")):
         data, warning = read_json(path)
         if warning:
             warnings.append(warning)
         else:
-            data["path"] = str(path.parent)
-            runs.append(data)
+            runs.append({**upgrade(data), "path": str(path.parent)})
     return runs, warnings
 
 
-def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict: dict | None = None,
+def read_record(folder: Path) -> RunRecord:
+    """The run record of one run folder, any version; a missing or unreadable one is a ``ScalerError``."""
+    data, problem = read_json(folder / RUN_RECORD)
+    if problem:
+        raise ScalerError(problem)
+    return RunRecord.from_dict(data)
+
+
+def save_run(record: dict | RunRecord, kind: str, root: str | Path | None = None, state_dict: dict | None = None,
              extra: dict | None = None) -> Path:
     """Write one run folder (run.json, model.arch, weights.pt) atomically; returns its path."""
-    run_id = first = new_run_id(record["name"])
+    trained = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
+    run_id = first = new_run_id(trained.name or "run")
     for n in range(2, 1000):  # the same name twice within a second (a search's best, then its rung): -2, -3...
-        if not (results_root(root) / "runs" / run_id).exists():
+        if not (results_root(root) / RUNS / run_id).exists():
             break
         run_id = f"{first}-{n}"
-    final = results_root(root) / "runs" / run_id
-    full = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "kind": kind,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "extra": extra or {}}
+    final = results_root(root) / RUNS / run_id
+    full = dataclasses.replace(trained, schema_version=SCHEMA_VERSION, run_id=run_id, kind=kind,
+                               created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), extra=extra or {})
+    header = _trained_for(full)
     with staged_dir(final) as tmp:
-        write_json(tmp / RUN_RECORD, full)
-        write_text(tmp / RUN_SPEC, record["spec"])
+        write_json(tmp / RUN_RECORD, full.as_dict())
+        write_text(tmp / RUN_SPEC, header.mark(full.spec or "") if header else full.spec or "")
         if state_dict is not None:
             import torch
 
@@ -177,3 +188,10 @@ def save_run(record: dict, kind: str, root: str | Path | None = None, state_dict
             except OSError as exc:
                 raise _failed(final / RUN_WEIGHTS, exc) from None
     return final
+
+
+def _trained_for(record: RunRecord) -> TrainedFor | None:
+    """What a run's network was trained for (its model.arch header), when the record says."""
+    if record.data.get("name") is None or record.num_classes is None or record.in_channels is None:
+        return None
+    return TrainedFor(str(record.data["name"]), record.num_classes, record.in_channels)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Bumped when a run record changes incompatibly; readers warn about newer versions.
-SCHEMA_VERSION = 1
+#: The run record's version (``scaler.results.record``): bumped when its fields change; readers read
+#: older versions and warn about newer ones. 2 added mean, std and class_names.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,16 @@ class Table:
     required: tuple[str, ...]
     numeric: tuple[str, ...]
 
+
+# the folders of results/ (``scaler.results.results_root``)
+RUNS = "runs"
+SEARCH = "search"
+SCALE = "scale"
+BENCH_DIR = "bench"
+#: The long benchmarks' kept trainings (``benchmarks/cells.py``): benchmarks/cells/<training key>.json.
+BENCHMARKS = "benchmarks"
+#: The default Optuna storage, a SQLite file.
+STORAGE = "studies.db"
 
 # runs/<run-id>/
 RUN_RECORD = "run.json"

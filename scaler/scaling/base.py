@@ -10,6 +10,7 @@ from pathlib import Path
 
 from scaler.dsl import Space, Spec, parse_text
 from scaler.errors import ScalerError
+from scaler.results import schema
 from scaler.scaling.config import PAPER_BASE, drop_float_noise
 from scaler.strides import restore_strides
 
@@ -60,7 +61,7 @@ def resolve_base(base: str | None, results: str | Path | None = None, storage: s
                           f"search it first ('scaler search --space {base}') or pass a model")
     assert isinstance(model, Spec)
     path = Path(base)
-    if path.name == "best.arch" and path.exists():
+    if path.name == schema.SEARCH_BEST and path.exists():
         return _from_search(path, storage, results, "file", f"search result {path}")
     if path.suffix == ".arch" or path.exists():
         return Base(model, base_key(model.name), "file", f"{model.name} from {path}", path=str(path))

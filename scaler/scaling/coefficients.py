@@ -70,7 +70,7 @@ def choose_coefficients(cfg: ScaleConfig, base: Base, out: Path) -> tuple[Coeffi
     stored = load_coefficients(out)
     if (stored is not None and stored.source == "grid" and stored.detail.get("complete", True)
             and stored.detail.get("depth_round", "ceil") == cfg.depth_round):
-        return stored, f"the grid winner stored in {out / 'coefficients.json'}"
+        return stored, f"the grid winner stored in {out / schema.COEFFICIENTS}"
     if _is_paper_base(base.spec):
         return Coefficients(*PAPER_COEFFICIENTS, "paper"), ("the base is efficientnet-b0: the paper's values "
                                                             "(no grid run yet; --grid searches them on your data)")

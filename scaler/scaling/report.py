@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import math
 
-from scaler.report import fixed, format_table, si
+from scaler.report import fixed, format_comparison, format_spread, format_table, si
 from scaler.scaling.config import GRID_CONFIRM
-from scaler.stats import Spread, binomial_halfwidth
+from scaler.stats import binomial_halfwidth
 
 _acc = fixed(4)
 
 
 def _spread(row: dict) -> str:
     """A cell's accuracy over its seeds, ``mean ± std`` (the mean alone for one seed)."""
-    if row.get("val_acc") is None:
-        return "-"
-    return str(Spread(row["val_acc"], row.get("val_std") or 0.0, row.get("seeds") or 1))
+    return format_spread(row.get("val_acc"), row.get("val_std") if (row.get("seeds") or 1) > 1 else None)
 
 
 def _versus(row: dict, key: str) -> str:
-    """A cell against its reference paired by seed: the difference, its 95% interval and the verdict."""
+    """A cell against its reference paired by seed: the difference, its 95% interval and the verdict
+    (the reference itself: its verdict, "reference")."""
     if row.get(key) is None:
         return row.get("verdict") or "-"
-    if row.get("vs_low") is None:
-        return f"{row[key]:+.4f} (one seed)"
-    return f"{row[key]:+.4f} [{row['vs_low']:+.4f}, {row['vs_high']:+.4f}] {row['verdict']}"
+    return format_comparison(row[key], row.get("vs_low"), row.get("vs_high"), row.get("verdict"))
 
 
 def _mult(v: object) -> str:

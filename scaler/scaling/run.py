@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scaler.data import DataConfig
-from scaler.dsl import Spec
+from scaler.dsl import Spec, TrainedFor
 from scaler.errors import RunFailedError
 from scaler.results import schema
 from scaler.scaling.base import Base, resolve_base
@@ -34,7 +34,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
 
     started = time.perf_counter()
     base = scale_base(cfg, results)
-    out = results_root(results) / "scale" / base.key
+    out = results_root(results) / schema.SCALE / base.key
     coefficients, why = choose_coefficients(cfg, base, out)
     fidelity = base_fid = None
     changed: list[str] = []
@@ -65,7 +65,9 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         assert fidelity is not None and base_fid is not None
         compare = run_compare(base_fid, coefficients, fidelity, cfg.ratios, base.key, cfg.bootstrap, cfg.seed)
 
-    paths = write_results(out, rows, grid, coefficients, compare)
+    trained_for = None if fidelity is None else TrainedFor(fidelity.data.base.name, fidelity.num_classes,
+                                                           fidelity.in_channels)
+    paths = write_results(out, rows, grid, coefficients, compare, trained_for)
     rows = [{**r, "path": paths[r["name"]]} for r in rows]
     model = next((r for r in rows if _at_phi(r, cfg.phi)), None)
     report = {
@@ -174,12 +176,17 @@ def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fide
 
 
 def write_results(out: Path, rows: Sequence[dict], grid: dict | None, coefficients: Coefficients,
-                  compare: dict | None) -> dict[str, str]:
-    """Write the models, ladder.csv, grid.csv, coefficients.json and the comparison files under ``out``
-    (each atomically); coefficients.json only from a grid or when none is stored. Returns the model paths."""
+                  compare: dict | None, trained_for: TrainedFor | None = None) -> dict[str, str]:
+    """Write the models (marked with the data they were ``trained_for``, when this run trained on some),
+    ladder.csv, grid.csv, coefficients.json and the comparison files under ``out`` (each atomically);
+    coefficients.json only from a grid or when none is stored. Returns the model paths."""
     from scaler.results import write_json, write_text
 
-    paths = {r["name"]: str(write_text(out / schema.SCALE_MODELS / f"{r['name']}.arch", r["spec"].text())) for r in rows}
+    def text(spec: Spec) -> str:
+        return spec.text() if trained_for is None else trained_for.mark(spec.text())
+
+    paths = {r["name"]: str(write_text(out / schema.SCALE_MODELS / f"{r['name']}.arch", text(r["spec"])))
+             for r in rows}
     write_text(out / schema.LADDER.file, _csv(rows, schema.LADDER.columns))
     if grid is not None:
         write_text(out / schema.GRID.file, _csv(grid["rows"], schema.GRID.columns))

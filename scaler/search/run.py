@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scaler.data import Dataset
-from scaler.dsl import Space
+from scaler.dsl import Space, TrainedFor
 from scaler.search.config import (
     SearchConfig,
     grid_size,
@@ -60,6 +60,7 @@ def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, result
     # for the same trials, so it sees the whole study); an interrupted or timed-out run does not
     confirming = created and outcome.stopped_by is None
     result = _save(study, url, cfg, target, results, _stats(study, outcome, sampler.budget, target_source, cfg.jobs),
+                   TrainedFor(data.name, data.num_classes, data.in_channels),
                    (data, train_cfg, log) if confirming else None)
     if outcome.stopped_by == "interrupt":
         raise SearchInterrupted(result, outcome.requeued)
@@ -133,10 +134,11 @@ def _show_best(bar: Any, study: Any, trial: Any, cfg: SearchConfig) -> None:
 
 
 def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str | Path | None,
-          stats: dict, confirming: tuple[Dataset, TrainConfig, Callable[[str], None]] | None) -> SearchResult:
+          stats: dict, trained: TrainedFor,
+          confirming: tuple[Dataset, TrainConfig, Callable[[str], None]] | None) -> SearchResult:
     """The summary with ``stats`` (and the seed confirmation, when this worker runs it), saved under
-    results/search/<study>/: best.arch is the confirmed baseline."""
-    from scaler.results import results_root
+    results/search/<study>/: best.arch is the confirmed baseline, marked with the data it was ``trained`` for."""
+    from scaler.results import results_root, schema
     from scaler.search.confirm import confirm
 
     result = summarize(study, url, cfg, target)
@@ -147,7 +149,7 @@ def _save(study: Any, url: str, cfg: SearchConfig, target: float, results: str |
                                    results, log)
         if result.confirmed is not None:
             result.baseline = next(r for r in result.rows if r["trial"] == result.confirmed["baseline_trial"])
-    result.out_dir = save_search(result, results_root(results) / "search" / study.study_name)
+    result.out_dir = save_search(result, results_root(results) / schema.SEARCH / study.study_name, trained)
     return result
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scaler.dsl.trained import TrainedFor
 from scaler.errors import ScalerError, first_line
 from scaler.search.config import SearchConfig
 from scaler.study.storage import mask_url
@@ -71,17 +72,18 @@ def summarize(study: Any, storage_url: str, cfg: SearchConfig, target: float) ->
     return SearchResult(study.study_name, mask_url(storage_url), baseline, reference, target, rows, pareto)
 
 
-def save_search(result: SearchResult, out: Path) -> Path:
-    """best.arch (the baseline Spec), summary.json and trials.csv, each written atomically."""
+def save_search(result: SearchResult, out: Path, trained: TrainedFor) -> Path:
+    """best.arch (the baseline Spec, marked with the data it was ``trained`` for), summary.json and
+    trials.csv, each written atomically."""
     import pandas as pd
 
-    from scaler.results import write_json, write_text
+    from scaler.results import schema, write_json, write_text
 
     if result.baseline:
-        write_text(out / "best.arch", result.baseline["spec"])
-    write_json(out / "summary.json", {k: v for k, v in dataclasses.asdict(result).items() if k != "out_dir"})
+        write_text(out / schema.SEARCH_BEST, trained.mark(result.baseline["spec"]))
+    write_json(out / schema.SEARCH_SUMMARY, {k: v for k, v in dataclasses.asdict(result).items() if k != "out_dir"})
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "spec"} for r in result.rows])
-    write_text(out / "trials.csv", frame.to_csv(index=False))
+    write_text(out / schema.SEARCH_TRIALS, frame.to_csv(index=False))
     return out
 
 
@@ -89,7 +91,7 @@ def latest_best(results: str | Path | None = None, log: Callable[[str], None] | 
     """The best.arch of the most recent search (for ``scaler scale --base latest``). A file that does
     not parse (corrupt, truncated, not text) is reported through ``log`` (default: stderr) and skipped."""
     from scaler.dsl import parse_file
-    from scaler.results import results_root
+    from scaler.results import results_root, schema
 
     warn = log or (lambda m: print(f"scaler: warning: {m}", file=sys.stderr))
 
@@ -99,7 +101,7 @@ def latest_best(results: str | Path | None = None, log: Callable[[str], None] | 
         except OSError:
             return 0.0
 
-    for path in sorted((results_root(results) / "search").glob("*/best.arch"), key=mtime, reverse=True):
+    for path in sorted((results_root(results) / schema.SEARCH).glob(f"*/{schema.SEARCH_BEST}"), key=mtime, reverse=True):
         try:
             models = parse_file(path)
         except (ScalerError, OSError, UnicodeDecodeError, ValueError) as exc:

@@ -14,6 +14,7 @@ from scaler.data import Dataset, resolve_device
 from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
+from scaler.results.record import RunRecord
 from scaler.training.trainer import Report, TrainConfig, distributed_context, train
 
 
@@ -42,7 +43,8 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
         progress: bool = False, evaluate_test: bool = False) -> tuple[dict, nn.Module]:
     """Build ``spec`` for ``data``, count it at the data's resolution, train it and time it.
 
-    Returns the run-record fields (see ``scaler.results``) and the trained module.
+    Returns the run record (a ``RunRecord`` as its JSON dict, without the envelope ``save_run`` adds)
+    and the trained module.
     """
     spec = spec.scale(resolution=data.resolution)
     cx = complexity(spec, in_channels=data.in_channels, num_classes=data.num_classes)
@@ -53,20 +55,22 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
     result = train(model, data.to(device), cfg, callback=callback, progress=progress, evaluate_test=evaluate_test)
     evaluated = result.ema_model or model
     latency = measure_latency(evaluated, data.in_channels, data.resolution, device) if result.status == "ok" else None
-    record = {
-        "name": spec.name, "family": spec.family, "spec": spec.text(), "status": result.status,
-        "resolution": data.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
-        "val_acc": _finite(result.val_acc), "val_loss": _finite(result.val_loss),
-        "test_acc": _finite(result.test_acc), "latency_ms": latency, "train_time_s": result.train_time_s,
-        "images_per_s": result.images_per_s, "epochs_run": result.epochs_run, "device": result.device,
-        "world_size": result.world_size, "precision": result.precision, "channels_last": result.channels_last,
-        "backend": result.backend, "train": dataclasses.asdict(cfg), "history": result.history,
+    record = RunRecord(
+        name=spec.name, family=spec.family, spec=spec.text(), status=result.status,
+        resolution=data.resolution, params=cx.params, macs=cx.macs, acts=cx.acts,
+        val_acc=_finite(result.val_acc), val_loss=_finite(result.val_loss),
+        test_acc=_finite(result.test_acc), latency_ms=latency, train_time_s=result.train_time_s,
+        images_per_s=result.images_per_s, epochs_run=result.epochs_run, device=result.device,
+        world_size=result.world_size, precision=result.precision, channels_last=result.channels_last,
+        backend=result.backend, train=dataclasses.asdict(cfg), history=result.history,
         # every run says what it was trained on (callers with the full DataConfig replace this)
-        "data": {"name": data.name, "train_size": len(data.x_train), "val_size": len(data.x_val),
-                 "resolution": data.resolution},
-        # what the saved weights expect (``scaler export`` rebuilds the module from them)
-        "in_channels": data.in_channels, "num_classes": data.num_classes,
-    }
+        data={"name": data.name, "train_size": len(data.x_train), "val_size": len(data.x_val),
+              "resolution": data.resolution},
+        # what the saved weights expect (``scaler export`` rebuilds the module from them) and what deploying
+        # them needs: the input normalisation of pixels in [0, 1] and the class names by output index
+        in_channels=data.in_channels, num_classes=data.num_classes,
+        mean=list(data.mean), std=list(data.std), class_names=list(data.classes),
+    ).as_dict()
     return record, evaluated
 
 
