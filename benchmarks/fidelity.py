@@ -21,12 +21,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from cells import DEFAULT_FOLDER, RESOLUTION, Cell, fit_kept, sample_mbconv
+from cells import DEFAULT_FOLDER, RESOLUTION, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig
 from scaler.stats import kendall, spearman
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, last_feature_size
 from scaler.training.parallel import default_jobs
+from scaler.training.store import Training
 from scaler.training.trainer import TrainConfig
 
 LEVELS = ("low", "high")
@@ -50,7 +51,7 @@ def main() -> None:
     keys = [(i, p, level) for i in range(args.archs) for p in policies for level in LEVELS]
     nets = sample_mbconv(args.archs, args.width, args.seed)
     specs = {(i, p): rule(net) for i, net in enumerate(nets) for p, rule in policies.items()}
-    cells = [Cell(specs[i, p], TrainConfig(epochs=fidelity[level][0], device="cpu", seed=args.seed),
+    cells = [Training(specs[i, p], TrainConfig(epochs=fidelity[level][0], device="cpu", seed=args.seed),
                   DataConfig(train_size=fidelity[level][1], val_size=5000, seed=args.seed)) for i, p, level in keys]
 
     def trained(index: int, cell: dict) -> None:

@@ -17,13 +17,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from cells import DEFAULT_FOLDER, RESOLUTION, Cell, fit_kept, sample_mbconv
+from cells import DEFAULT_FOLDER, RESOLUTION, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig, load_data
 from scaler.stats import kendall, spearman
 from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides
 from scaler.training.parallel import default_jobs
 from scaler.training.proxies import score
+from scaler.training.store import Training
 from scaler.training.trainer import TrainConfig
 
 PROXIES = ("naswot", "synflow")
@@ -47,7 +48,7 @@ def main() -> None:
     specs = [adapt_strides(net, RESOLUTION, args.min_feature, args.strides)
              for net in sample_mbconv(args.archs, args.width, args.seed)]
     scores = [score(spec, data.x_val[:64], data.num_classes, PROXIES, seed=args.seed) for spec in specs]
-    cells = [Cell(spec, TrainConfig(epochs=args.epochs, device="cpu", seed=args.seed), data_cfg) for spec in specs]
+    cells = [Training(spec, TrainConfig(epochs=args.epochs, device="cpu", seed=args.seed), data_cfg) for spec in specs]
 
     def trained(i: int, cell: dict) -> None:
         print(f"arch {i + 1:2d}/{args.archs}: val acc {cell['val_acc'] or 0.0:.4f} ({cell['train_time_s']:.0f} s)  "

@@ -5,8 +5,10 @@ ImageNet. This is the same figure on the user's own data set: a preset of zoo mo
 user's family (the latest search's baseline and its rungs phi = 1..3 from ``scaler scale``) are all
 trained by one trainer at one fidelity (the proxy width, the resolution-aware stride rule of
 ``scaler.strides``), each with S seeds. A rung trains at the data's resolution times its
-resolution multiplier over the base, as compound scaling says. Every (model, seed) is one cell
-file under ``results/bench/<name>/cells/``, so an interrupted bench resumes where it stopped; the
+resolution multiplier over the base, as compound scaling says. Every (model, seed) is one cell,
+a training kept in the results folder's one store (``scaler.training.store``: a run of kind
+``bench`` under its ``training_key``), so an interrupted bench resumes where it stopped and a model
+whose network has changed since (a rung ``scaler scale`` rewrote) is trained again; the
 table (val and test accuracy mean ± std, params, MACs at fidelity, latency, the Pareto front on
 accuracy against MACs, and each model against the reference paired by seed) is written to
 ``table.csv`` and ``summary.json``.
@@ -21,19 +23,18 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
-from scaler.results.record import BENCH_CELL
-from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
+from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
 from scaler.stats import compare, pareto, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
+from scaler.training.store import DataCache, Store, Training
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
     from scaler.data import DataConfig
-    from scaler.training.parallel import FitTask
     from scaler.training.trainer import TrainConfig
 
 #: Zoo models per preset: ``cpu`` fits the default bench in about 20 minutes on 2 CPU cores.
@@ -135,13 +136,14 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
 
 
 class Bench:
-    """One bench folder: its settings (pinned), its cells (one per model and seed) and its table."""
+    """One bench folder: its settings (pinned) and its table; its cells (one per model and seed) are
+    trainings in the results folder's store."""
 
     def __init__(self, cfg: BenchConfig, data_cfg: DataConfig, train_cfg: TrainConfig,
                  results: str | Path | None = None, log: Callable[[str], None] = print) -> None:
         self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
         self.folder = results_root(results) / BENCH_DIR / cfg.name
-        self._data: dict[int | None, Any] = {}
+        self.store = Store(results, "bench")
 
     def settings(self) -> dict:
         """What the cells must share to be comparable."""
@@ -164,56 +166,34 @@ class Bench:
         else:
             write_json(path, self.settings())
 
-    def data(self, resolution: int | None) -> Any:
-        from scaler.data import load_data
-
-        if resolution not in self._data:
-            self._data[resolution] = load_data(dataclasses.replace(self.data_cfg, resolution=resolution))
-        return self._data[resolution]
-
     def trained_spec(self, entry: Entry, resolution: int) -> Spec:
         """The entry at this bench's fidelity: the proxy width, the resolution, the stride rule."""
         spec = entry.spec.scale(width=self.cfg.width, resolution=resolution)
         return adapt_strides(spec, resolution, self.cfg.min_feature, self.cfg.strides)
 
-    def cell_path(self, entry: Entry, seed: int) -> Path:
-        return self.folder / BENCH_CELLS / f"{entry.label}-seed{seed}.json"
+    def training(self, entry: Entry, seed: int, data: DataCache) -> Training:
+        """One cell: the entry at this bench's fidelity, trained with ``seed`` on the data at its
+        resolution (the data's times the entry's resolution multiplier)."""
+        resolution = round(data.base.resolution * entry.resolution_mult)
+        return Training(self.trained_spec(entry, resolution), dataclasses.replace(self.train_cfg, seed=seed),
+                        data.config(resolution), {"bench": self.cfg.name, "label": entry.label, "seed": seed})
 
-    def known_cell(self, entry: Entry, seed: int, spec: Spec) -> dict | None:
-        """The cell an earlier call wrote for this very network, or None: none yet, unreadable, or another
-        network under the same label (a rung ``scaler scale`` has since rewritten): it is trained again."""
-        path = self.cell_path(entry, seed)
-        if not path.exists():
-            return None
-        known, problem = read_json(path)
-        if known is None:
-            self.log(f"{problem}: training it again")
-        elif known.get("spec") != spec.text():
-            self.log(f"{path}: {entry.label} has changed since it was trained: training it again")
-            return None
-        return known
-
-    def task(self, entry: Entry, seed: int) -> FitTask:
-        """One cell to train: the entry at this bench's fidelity on the data at its resolution (key)."""
-        from scaler.training.parallel import FitTask
-
-        base = self.data(self.data_cfg.resolution)
-        resolution = round(base.resolution * entry.resolution_mult)
-        data = self.data(resolution if resolution != base.resolution else self.data_cfg.resolution)
-        return FitTask(self.trained_spec(entry, data.resolution), dataclasses.replace(self.train_cfg, seed=seed),
-                       str(data.resolution))
-
-    def write_cell(self, entry: Entry, seed: int, record: dict) -> dict:
-        cell = {key: record[key] for key in BENCH_CELL}
-        cell.update(label=entry.label, seed=seed, series=entry.series, phi=entry.phi)
-        write_json(self.cell_path(entry, seed), cell)
-        return cell
+    def known(self, training: Training) -> dict | None:
+        """The run an earlier call trained for this very network and settings (with its test accuracy), or
+        None; a cell of this bench whose network has changed since (a rung ``scaler scale`` has since
+        rewritten under the same label) is said to be trained again."""
+        found = self.store.find(training, need_test=True)
+        labels = training.extra
+        if found is None and any(r.get("kind") == "bench" and {k: r["extra"].get(k) for k in labels} == labels
+                                 for r in self.store.index().values()):
+            self.log(f"bench {self.cfg.name!r}: {labels['label']} seed {labels['seed']} has changed since it was "
+                     f"trained: training it again")
+        return found
 
     def run(self) -> dict:
-        """Train every missing cell (in ``cfg.jobs`` processes, each cell written as it is ready), then
-        write and return the table."""
+        """Train every missing cell (in ``cfg.jobs`` processes, each kept as it is ready), then write and
+        return the table."""
         from scaler.search.objective import macs_of
-        from scaler.training.parallel import fit_each
 
         models = entries(self.cfg, self.results, self.log)
         if not models:
@@ -221,29 +201,28 @@ class Bench:
         labels = [e.label for e in models]
         if self.cfg.reference is not None and self.cfg.reference not in labels:
             raise ScalerError(f"--reference {self.cfg.reference!r} is not one of the benched models ({', '.join(labels)})")
-        data = self.data(self.data_cfg.resolution)  # a bad data set or cut fails here, before anything is written
+        data = DataCache(self.data_cfg, keep=None)  # a bad data set or cut fails here, before anything is written
         self.pin()
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
-        planned = {(e.label, s): self.task(e, s) for e, s in pairs}
-        known = {(e.label, s): self.known_cell(e, s, planned[(e.label, s)].spec) for e, s in pairs}
+        planned = {(e.label, s): self.training(e, s, data) for e, s in pairs}
+        known = {cell: self.known(training) for cell, training in planned.items()}
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
         # within a seed the costliest cells first (MACs as the cost), so the bench does not end on its
         # largest rung training alone while the other processes idle
-        missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data)))
-        tasks = [planned[(e.label, s)] for e, s in missing]
-        datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
-        for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.cfg.jobs),
-                                                        strict=True), 1):
-            cell = known[(entry.label, seed)] = self.write_cell(entry, seed, record)
-            acc = cell["val_acc"]
+        missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data.base)))
+        runs = self.store.train_all([planned[(e.label, s)] for e, s in missing], data.load, self.cfg.jobs,
+                                    need_test=True)
+        for n, ((entry, seed), (record, _)) in enumerate(zip(missing, runs, strict=True), 1):
+            known[(entry.label, seed)] = record
+            acc = record["val_acc"]
             self.log(f"bench {n}/{len(missing)} {entry.label} seed {seed}: "
                      + (f"val acc {acc:.4f}" if acc is not None else "diverged"))
         cells: dict[str, list[dict]] = {}
         for entry, seed in pairs:
-            cells.setdefault(entry.label, []).append(known[(entry.label, seed)])
+            cells.setdefault(entry.label, []).append(known[(entry.label, seed)])  # type: ignore[arg-type]
         rows = table(models, cells, self.cfg.reference)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}

@@ -4,12 +4,14 @@ the found family at the size the search trained it and its rungs at the ladder's
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from scaler.bench import FAMILY_SERIES, pareto
 from scaler.dsl import parse_text, require_spec
+from scaler.results import load_runs
 
 # Tiny but real: seeded synthetic 16 px images, one epoch.
 DATA = ["--data", "synthetic:classes=4,size=256,test_size=64,resolution=16,channels=1", "--val-size", "64",
@@ -17,8 +19,10 @@ DATA = ["--data", "synthetic:classes=4,size=256,test_size=64,resolution=16,chann
 BENCH = ["bench", *DATA, "--width", "0.25", "--no-family"]
 
 
-def cells(results: Path, name: str = "default") -> list[str]:
-    return sorted(p.name for p in (results / "bench" / name / "cells").glob("*.json"))
+def cells(results: Path, name: str = "default") -> dict[str, dict]:
+    """The bench's trainings in the store, by ``<label>-seed<seed>``."""
+    return {f"{r['extra']['label']}-seed{r['extra']['seed']}": r for r in load_runs(results)[0]
+            if r["kind"] == "bench" and r["extra"]["bench"] == name}
 
 
 def trained(err: str) -> list[str]:
@@ -52,7 +56,7 @@ def test_the_found_family_is_benched_as_the_search_trained_it(cli, family: Path)
     assert base["series"] == FAMILY_SERIES and base["is_reference"]
     # the width and strides the search trained, applied once: the same network, the same MACs
     assert (base["macs"], base["params"]) == (summary["macs"], summary["params"])
-    cell = json.loads((family / "bench" / "default" / "cells" / f"{searched.name}-seed0.json").read_text())
+    cell = cells(family)[f"{searched.name}-seed0"]
     assert require_spec(next(iter(parse_text(cell["spec"]).values()))).width == searched.width
     # a rung trains at the data's 16 px times its resolution over the base's, as the ladder wrote them
     ladder = (family / "scale" / searched.name / "ladder.csv").read_text().splitlines()
@@ -81,16 +85,15 @@ def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: 
     big, small = sorted(macs, key=macs.get, reverse=True)
     assert macs[big] > macs[small]
     assert trained(err) == [f"{big} seed 0", f"{small} seed 0", f"{big} seed 1", f"{small} seed 1"]
-    assert cells(tmp_path) == ["mobilenet-v2-seed0.json", "mobilenet-v2-seed1.json",
-                               "plain-cnn-seed0.json", "plain-cnn-seed1.json"]
+    assert sorted(cells(tmp_path)) == ["mobilenet-v2-seed0", "mobilenet-v2-seed1", "plain-cnn-seed0", "plain-cnn-seed1"]
     assert "vs plain-cnn (95% CI)" in out  # without the found family the first model is the reference
-    before = (tmp_path / "bench" / "default" / "cells" / "plain-cnn-seed0.json").read_text()
+    before = cells(tmp_path)["plain-cnn-seed0"]
 
-    (tmp_path / "bench" / "default" / "cells" / "mobilenet-v2-seed1.json").unlink()  # as if stopped there
+    shutil.rmtree(cells(tmp_path)["mobilenet-v2-seed1"]["path"])  # as if stopped there
     code, out, err = cli(*argv)
     assert code == 0, err
     assert "3 of 4 cells done earlier" in err and trained(err) == ["mobilenet-v2 seed 1"]
-    assert (tmp_path / "bench" / "default" / "cells" / "plain-cnn-seed0.json").read_text() == before
+    assert cells(tmp_path)["plain-cnn-seed0"] == before and len(load_runs(tmp_path)[0]) == 4
 
     code, out, err = cli(*argv[:-4], "--seeds", "1", "--results", str(tmp_path), "--json")  # the table at one seed
     assert code == 0 and trained(err) == []

@@ -33,7 +33,7 @@ def test_benchmarks_keep_and_share_their_trainings(tmp_path: Path) -> None:
     cells = tmp_path / "cells"
     first = bench("proxy_correlation.py", *TINY, cells=cells)
     assert kept(first) == (0, 2, 2)
-    assert len(list(cells.glob("*.json"))) == 2
+    assert len(list(cells.glob("runs/*/run.json"))) == 2  # the store's runs, one per training
     assert re.search(r"^naswot +[+-]\d\.\d{3} +[+-]\d\.\d{3}", first, re.M)
     assert re.search(r"^macs +[+-]\d\.\d{3} +[+-]\d\.\d{3} +\(baseline\)", first, re.M)
 
@@ -45,7 +45,7 @@ def test_benchmarks_keep_and_share_their_trainings(tmp_path: Path) -> None:
     # kept, and the 6 that differ in strides or data cut are new cells, never a stale reuse
     fidelity = bench("fidelity.py", *TINY, "--high-epochs", "1", "--high-train-size", "300", cells=cells)
     assert kept(fidelity) == (2, 8, 6)
-    assert len(list(cells.glob("*.json"))) == 8
+    assert len(list(cells.glob("runs/*/run.json"))) == 8
     assert re.search(r"^adapt +[+-]?\d\.\d{3} +[+-]?\d\.\d{3} +0\.\d{4} +0\.\d{4}", fidelity, re.M)
 
 

@@ -118,7 +118,8 @@ def test_cells_that_are_one_network_train_once_in_the_pool(tmp_path: Path) -> No
     """Two cells of one network under different names (compound 2x whose depth rounds back to width 2x's
     network): the pool trains each seed once and the second cell gets the first one's runs."""
     from scaler.results import load_runs
-    from scaler.scaling.fidelity import DataCache, Fidelity
+    from scaler.scaling.cells import Fidelity
+    from scaler.training.store import DataCache
 
     data = DataConfig(name="synthetic:classes=4,size=600,resolution=16,noise=2", val_size=128, download=False)
     train = TrainConfig(epochs=1, batch_size=64, device="cpu", max_batches_per_epoch=2)

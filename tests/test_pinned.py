@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from scaler.dsl.trained import TrainedFor
 from scaler.training.parallel import JOBS_ENV
 
 # 4 learnable classes of 16 px images, 472 to train on, 128 to validate: an epoch takes about a second.
@@ -74,7 +75,9 @@ def test_a_seeded_search_finds_the_same_architecture_with_the_same_numbers(tmp_p
     assert report["target_macs"] == 3302304
     baseline = report["baseline"]
     assert (baseline["trial"], baseline["spec"]) == (2, WINNER_SPEC)
-    assert (tmp_path / "search" / "pin" / "best.arch").read_text() == WINNER_SPEC
+    best = (tmp_path / "search" / "pin" / "best.arch").read_text()
+    assert best == TrainedFor(data="synthetic:classes=4,size=600,test_size=64,channels=3,resolution=16,seed=0,noise=1.0",
+                                 classes=4, in_channels=3).header() + WINNER_SPEC
     assert val_losses(tmp_path) == pytest.approx(
         {"mbconv-pin-t0": 1.39409375, "mbconv-pin-t1": 1.41556853, "mbconv-pin-t2": 1.37016004}, rel=1e-6)
 

@@ -37,6 +37,8 @@ from scaler.scaling import (
 )
 from scaler.stats import binomial_halfwidth
 from scaler.strides import adapt_strides
+from scaler.training import fit as fit_module
+from scaler.training.config import network_identity
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
@@ -141,7 +143,7 @@ def test_grid_keeps_points_on_both_tests_and_merges_equal_networks(b0) -> None:
         assert p.macs == complexity(p.spec, in_channels=1, num_classes=10).macs
         assert abs(p.macs / m0 / 2 - 1) <= 0.075
         assert p.spec.resolution == round(28 * p.gamma)
-    identities = [scaling.network_identity(p.spec) for p in points]
+    identities = [network_identity(p.spec) for p in points]
     assert len(set(identities)) == len(points)
     labels = {p.label for p in points} | {a for p in points for a in p.aliases}
     assert "2,1,1" in labels and "1.95,1,1" in labels  # ceil(1.95 r) == ceil(2 r) for r <= 4: one network
@@ -161,13 +163,13 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     cfg = ScaleConfig(**TINY_GRID, storage=url)
     trained: list[str] = []
-    real_train_spec = scaling.fidelity.train_spec
+    real_fit = fit_module.fit
 
-    def counting_train_spec(spec, data, train_cfg, callback=None, evaluate_test=False):
+    def counting_fit(spec, data, train_cfg, callback=None, evaluate_test=False):
         trained.append(spec.name)
-        return real_train_spec(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test)
+        return real_fit(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test)
 
-    monkeypatch.setattr(scaling.fidelity, "train_spec", counting_train_spec)
+    monkeypatch.setattr(fit_module, "fit", counting_fit)
 
     class Stop(Exception):
         pass
@@ -182,17 +184,17 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     first = trained[0]
 
     # 2. Interrupted in the middle of the second point's training (Ctrl-C).
-    def interrupted_train_spec(spec, data, train_cfg, callback=None, evaluate_test=False):
+    def interrupted_fit(spec, data, train_cfg, callback=None, evaluate_test=False):
         trained.append(spec.name)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scaling.fidelity, "train_spec", interrupted_train_spec)
+    monkeypatch.setattr(fit_module, "fit", interrupted_fit)
     with pytest.raises(KeyboardInterrupt):
         run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     assert len(trained) == 2 and trained[1] != first
 
     # 3. Rerun: the two other points are trained, the failed one included; the first is not.
-    monkeypatch.setattr(scaling.fidelity, "train_spec", counting_train_spec)
+    monkeypatch.setattr(fit_module, "fit", counting_fit)
     report = run_scale(cfg, DATA, FAST, tmp_path, log=lambda m: None)
     assert len(trained) == 4 and first not in trained[2:] and trained[1] in trained[2:]
     trials = grid_trials(url, "scale-efficientnet-b0")
@@ -525,7 +527,7 @@ def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -
     trained_base = next(r for r in report["ladder"] if r["label"] == "base")
     run = json.loads((Path(trained_base["run"]) / "run.json").read_text())
     # trained as it was searched, through the same stride rule at the same resolution
-    assert scaling.network_identity(parse_spec(run["spec"])) == scaling.network_identity(adapt_strides(best, 16))
+    assert network_identity(parse_spec(run["spec"])) == network_identity(adapt_strides(best, 16))
 
 
 def test_a_storage_lost_mid_grid_is_a_one_line_run_failure(tmp_path: Path) -> None:

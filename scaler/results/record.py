@@ -3,8 +3,8 @@ written by older versions read.
 
 ``scaler.training.fit`` fills the trained fields, ``scaler.results.save_run`` adds the envelope
 (``run_id``, ``kind``, ``created``, ``extra``, ``schema_version``) and writes it, and the loaders read
-it back through ``upgrade``. Subsets of it (a bench cell, a benchmark cell, the dashboard's Runs table)
-are named here, so that a field renamed or dropped fails at import rather than in a reader.
+it back through ``upgrade``. The dashboard's Runs table, a subset of it,
+is named here, so that a field renamed or dropped fails at import rather than in a reader.
 
 Versions: 1 had no ``mean``, ``std`` and ``class_names`` (read as None: such a run exports as before,
 its input normalised); 2 adds them, and what the trainer ran: ``precision``, ``channels_last``, ``backend``.
@@ -101,11 +101,6 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     return {**{key: value for key, value in defaults.items() if key not in ENVELOPE}, **data}
 
 
-#: What a bench cell keeps of a run record (``scaler.bench``).
-BENCH_CELL = fields_of("name", "status", "val_acc", "test_acc", "params", "macs", "latency_ms", "train_time_s",
-                       "resolution", "spec", "device", "precision")
-#: What a benchmark cell keeps of a run record (``benchmarks/cells.py``).
-BENCHMARK_CELL = fields_of("spec", "status", "val_acc", "test_acc", "train_time_s", "macs", "params")
 #: The run record's fields in the dashboard's Runs table.
 TABLE = fields_of("run_id", "kind", "name", "family", "created", "status", "resolution", "params", "macs", "acts",
                   "val_acc", "test_acc", "latency_ms", "train_time_s", "images_per_s", "device", "spec")

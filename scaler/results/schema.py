@@ -79,6 +79,7 @@ BENCH = Table("table.csv", columns=("label", "series", "phi", "seeds", "val_acc"
               required=("label", "series", "val_acc", "macs"),
               numeric=("phi", "seeds", "val_acc", "val_std", "test_acc", "test_std", "params", "macs", "resolution",
                        "latency_ms", "vs_reference", "vs_low", "vs_high"))
-BENCH_CELLS = "cells"
+#: The folder under benchmarks/ where the long benchmarks keep their trainings (as runs).
+BENCHMARK_CELLS = "cells"
 BENCH_SETTINGS = "settings.json"
 BENCH_SUMMARY = "summary.json"

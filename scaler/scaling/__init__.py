@@ -7,9 +7,9 @@ throughout.
 
 Modules: ``config`` (settings, constants, results-file columns), ``base`` (the model being scaled),
 ``coefficients`` (alpha, beta, gamma and where they come from), ``growth`` (Specs at any multiplier or
-phi, the ladder), ``fidelity`` (training scaled models once each), ``grid`` (the Optuna grid study),
-``compare`` (matched MACs), ``laws`` (the power-law fit), ``run`` (the ``scaler scale`` steps) and
-``report`` (its text output).
+phi, the ladder), ``cells`` (scaled models trained at fidelity with every seed, kept in the one store
+of ``scaler.training.store``), ``grid`` (the Optuna grid study), ``compare`` (matched MACs), ``laws``
+(the power-law fit), ``run`` (the ``scaler scale`` steps) and ``report`` (its text output).
 
 The package owns ``results/scale/<base>/`` (each file written atomically): ``grid.csv`` (alpha, beta,
 gamma, val_acc, macs, params), ``coefficients.json``, ``ladder.csv`` (label, name, phi, width, depth,
@@ -41,7 +41,7 @@ _EXPORTS = {
     "Coefficients": "scaler.scaling.coefficients", "solve_ratio": "scaler.scaling.compare",
     "strategy_spec": "scaler.scaling.compare", "ScaleConfig": "scaler.scaling.config",
     "grid_candidates": "scaler.scaling.grid", "at_phi": "scaler.scaling.growth", "grow": "scaler.scaling.growth",
-    "ladder": "scaler.scaling.growth", "network_identity": "scaler.scaling.growth",
+    "ladder": "scaler.scaling.growth",
     "published_coefficients": "scaler.scaling.growth", "published_spec": "scaler.scaling.growth",
     "fit_power_law": "scaler.scaling.laws", "format_report": "scaler.scaling.report", "run_scale": "scaler.scaling.run",
 }

@@ -19,11 +19,12 @@ from typing import NamedTuple
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results.schema import STRATEGIES
+from scaler.scaling.cells import Fidelity, paired, seed_summary
 from scaler.scaling.coefficients import Coefficients
-from scaler.scaling.fidelity import Fidelity, paired, seed_summary
-from scaler.scaling.growth import at_phi, grow, network_identity
+from scaler.scaling.growth import at_phi, grow
 from scaler.scaling.laws import PowerLaw, fit_power_law
 from scaler.stats import Spread
+from scaler.training.config import network_identity
 
 
 def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], target: float, lo: float = 1.0,

@@ -24,10 +24,11 @@ from typing import Any
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.scaling.base import base_key
+from scaler.scaling.cells import Fidelity, paired, seed_summary
 from scaler.scaling.config import DEFAULT_MACS_TOL, DEFAULT_RANGE, DEFAULT_STEP, DEFAULT_TOL, GRID_CONFIRM, drop_float_noise
-from scaler.scaling.fidelity import Fidelity, paired, seed_summary
-from scaler.scaling.growth import count, grow, network_identity
+from scaler.scaling.growth import count, grow
 from scaler.stats import Spread
+from scaler.training.config import network_identity
 
 GRID_POLL_S = 2.0  # how often a worker with nothing left to train looks at the others' grid points
 
@@ -190,7 +191,7 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
     with helper_workers(run_grid, helpers, fidelity.jobs, log) as helper_pids:
         outcome = run_trials(study, objective, sampler, log, noun="grid point", poll_s=GRID_POLL_S,
                              callbacks=[lambda s, t: on_trial(t)] if on_trial else [])
-    fidelity.forget_runs()  # the helpers' and other workers' points: confirm_top reuses them as seed one
+    fidelity.store.forget()  # the helpers' and other workers' points: confirm_top reuses them as seed one
     # trained by this call: its own process and its --jobs helpers, not other workers or earlier calls
     ours = {worker_id(), *(f"{host_id()}:{pid}" for pid in helper_pids)}
     trained = sum(t.user_attrs.get("reused") is False and t.user_attrs.get("worker") in ours

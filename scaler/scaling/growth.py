@@ -51,15 +51,6 @@ def phi_name(key: str, phi: float) -> str:
     return f"{key}-phi{drop_float_noise(phi):g}"
 
 
-def network_identity(spec: Spec) -> str:
-    """The network a Spec builds, unrolled (name and unresolved multipliers aside): equal for equal networks.
-
-    depth 1.9 and depth 2 give the same repeats (ceil), so they are one network and one training.
-    """
-    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "depth_round", "divisor")}
-    return repr((settings, spec.blocks()))
-
-
 def count(spec: Spec, in_channels: int = 3, num_classes: int = 1000) -> Any:
     """The Spec's params, MACs and activations (nominally: 3 input channels, 1000 classes)."""
     return complexity(spec, in_channels=in_channels, num_classes=num_classes)

@@ -16,13 +16,14 @@ from scaler.dsl import Spec, TrainedFor
 from scaler.errors import RunFailedError
 from scaler.results import schema
 from scaler.scaling.base import Base, resolve_base
+from scaler.scaling.cells import Fidelity
 from scaler.scaling.coefficients import Coefficients, choose_coefficients, load_coefficients
 from scaler.scaling.compare import run_compare
 from scaler.scaling.config import DEFAULT_PROXY_WIDTH, ScaleConfig
-from scaler.scaling.fidelity import DataCache, Fidelity
 from scaler.scaling.grid import GridPoint, confirm_top, grid_candidates, run_grid
 from scaler.scaling.growth import grow, ladder, published_coefficients
 from scaler.strides import strides_changed
+from scaler.training.store import DataCache
 from scaler.training.trainer import TrainConfig
 
 

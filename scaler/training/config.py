@@ -1,5 +1,6 @@
 """How to train, as plain data: the trainer's config and its choices (no torch, so the CLI and the
-study settings can read them cheaply). ``scaler.training.trainer`` runs it."""
+study settings can read them cheaply), and what makes two trainings the same (``training_key``).
+``scaler.training.trainer`` runs the config; ``scaler.training.store`` finds trainings by the key."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaler.errors import ScalerError, UnknownNameError
+
+if TYPE_CHECKING:
+    from scaler.dsl import Spec
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("onecycle", "cosine")
@@ -83,14 +87,23 @@ class TrainConfig:
         return 0.3 * self.epochs if self.schedule == "onecycle" else min(1.0, 0.1 * self.epochs)
 
 
-def training_key(network: str, data: Any, train: TrainConfig) -> str:
-    """What makes two trainings the same, as a short hash: the network trained (its identity, e.g.
-    ``scaler.scaling.growth.network_identity``: names aside), the data cut (a ``DataConfig``) and the
-    trainer settings, the seed included; the device is left out, since it changes no number the
-    record keeps. Trainings kept for reuse (scaled models, benchmark cells) are found by it."""
+def network_identity(spec: Spec) -> str:
+    """The network a Spec builds, unrolled (name and unresolved multipliers aside): equal for equal networks.
+
+    depth 1.9 and depth 2 give the same repeats (ceil), so they are one network and one training.
+    """
+    settings = {k: v for k, v in spec.settings().items() if k not in ("width", "depth", "depth_round", "divisor")}
+    return repr((settings, spec.blocks()))
+
+
+def training_key(spec: Spec, data: Any, train: TrainConfig) -> str:
+    """What makes two trainings the same, as a short hash: the network trained (``network_identity``:
+    names aside), the data cut (a ``DataConfig``) and the trainer settings, the seed included; the
+    device is left out, since it changes no number the record keeps. Every training kept for reuse
+    (``scaler.training.store``: scaled models, bench cells, benchmark cells) is found by it."""
     cut = dataclasses.asdict(data)
     cut.pop("device", None)
     settings = dataclasses.asdict(train)
     settings.pop("device", None)
-    text = json.dumps({"spec": network, "data": cut, "train": settings}, sort_keys=True, default=str)
+    text = json.dumps({"spec": network_identity(spec), "data": cut, "train": settings}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]

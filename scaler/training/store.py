@@ -1,0 +1,155 @@
+"""The one store of trainings: train or reuse by ``training_key``, over a results folder's runs.
+
+A training is a Spec, its trainer settings (seed included) and the cut of the data it trains on;
+``scaler.training.config.training_key`` says when two are the same. The store finds a finished run
+of the same key under ``<root>/runs/`` (any kind: a bench reuses a scaled model trained the same
+way) and returns it; otherwise it trains it (``fit`` here, or ``fit_each`` in the ``--jobs`` pool),
+saves it as a run of its kind with the key in ``extra`` the moment it is in, and indexes it. So a
+stopped caller resumes with what had finished, a changed network, data cut or setting is another key
+and never a stale reuse, and a key asked for twice in one call is trained once. ``scaler scale``,
+``scaler bench`` and the long benchmarks (``benchmarks/cells.py``) keep their trainings here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scaler.dsl import Spec
+from scaler.training.config import TrainConfig, training_key
+
+if TYPE_CHECKING:  # torch comes with these
+    from scaler.data import DataConfig, Dataset
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training: the Spec as trained, its trainer settings, its data cut, and what its run keeps
+    in ``extra`` beside the key (the caller's labels: stage, strategy, bench, seed...)."""
+
+    spec: Spec
+    train: TrainConfig
+    data: DataConfig
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return training_key(self.spec, self.data, self.train)
+
+
+class DataCache:
+    """The data set at the resolutions trainings need, each loaded once on demand. The data as given
+    (``base``) serves its own resolution; of the others the last ``keep`` are kept (None: all)."""
+
+    def __init__(self, cfg: DataConfig, keep: int | None = 1) -> None:
+        from scaler.data import load_data
+
+        self.cfg, self.keep, self._load = cfg, keep, load_data
+        self.base = load_data(cfg)
+        self._sets: dict[int, Dataset] = {}
+
+    def get(self, resolution: int | None) -> Dataset:
+        """The data at ``resolution`` (None: as given), loaded now unless kept."""
+        if resolution is None or resolution == self.base.resolution:
+            return self.base
+        if resolution not in self._sets:
+            if self.keep is not None and len(self._sets) >= self.keep:
+                del self._sets[next(iter(self._sets))]
+            self._sets[resolution] = self._load(self.config(resolution))
+        return self._sets[resolution]
+
+    def config(self, resolution: int) -> DataConfig:
+        """The data settings at ``resolution``: the cut a training at that resolution is keyed by."""
+        return dataclasses.replace(self.cfg, resolution=resolution)
+
+    def load(self, cfg: DataConfig) -> Dataset:
+        """The data of ``cfg``, one of this cache's cuts (``Store.train_all``'s loader)."""
+        return self.get(cfg.resolution)
+
+
+class Store:
+    """The trainings kept under ``<root>/runs/`` (``root`` None: the results folder), saved as runs of
+    ``kind``. The index of finished runs is read once, on first use."""
+
+    def __init__(self, root: str | Path | None, kind: str) -> None:
+        self.root, self.kind = root, kind
+        self._index: dict[str, dict] | None = None
+
+    def index(self) -> dict[str, dict]:
+        """The finished runs by key."""
+        if self._index is None:
+            from scaler.results import load_runs
+
+            runs, _ = load_runs(self.root)
+            self._index = {r["extra"]["key"]: r for r in runs
+                           if isinstance(r.get("extra"), dict) and r["extra"].get("key")}
+        return self._index
+
+    def forget(self) -> None:
+        """Drop the index, so that runs other processes saved since it was read (``--jobs`` helpers,
+        other workers) are reused, not trained again."""
+        self._index = None
+
+    def find(self, training: Training, need_test: bool = False) -> dict | None:
+        """The finished run of ``training``, or None; with ``need_test`` a run that finished without a
+        test accuracy does not count (it is trained again to get one)."""
+        known = self.index().get(training.key)
+        if known is not None and need_test and known.get("status") == "ok" and known.get("test_acc") is None:
+            return None
+        return known
+
+    def keep(self, record: dict, training: Training, state: dict | None = None) -> dict:
+        """Save a finished training as a run under its key (weights too if ``state``), index it and
+        return the record as the index holds it."""
+        from scaler.results import save_run
+
+        key, extra = training.key, {**training.extra, "key": training.key}
+        record["data"] = dataclasses.asdict(training.data)
+        path = save_run(record, self.kind, self.root, state_dict=state, extra=extra)
+        record = {**record, "run_id": path.name, "kind": self.kind, "path": str(path), "extra": extra}
+        self.index()[key] = record
+        return record
+
+    def train(self, training: Training, data: Callable[[DataConfig], Dataset],
+              callback: Callable[[Any], None] | None = None, save_weights: bool = False,
+              evaluate_test: bool = False) -> tuple[dict, bool]:
+        """The run of ``training`` and whether it was reused: found, else trained here on ``data(cut)``
+        (``scaler.training.fit.fit``, ``callback`` after each report; the weights kept with
+        ``save_weights``) and kept. With ``evaluate_test`` a run without a test accuracy is trained again."""
+        known = self.find(training, need_test=evaluate_test)
+        if known is not None:
+            return known, True
+        from scaler.training.fit import fit
+
+        record, model = fit(training.spec, data(training.data), training.train, callback=callback,
+                            evaluate_test=evaluate_test)
+        state = None
+        if save_weights:
+            state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+        return self.keep(record, training, state), False
+
+    def train_all(self, trainings: Sequence[Training], data: Callable[[DataConfig], Dataset], jobs: int,
+                  need_test: bool = False) -> Iterator[tuple[dict, bool]]:
+        """The run of every training and whether it was reused, yielded in order as each is ready: the
+        missing ones trained in ``jobs`` processes (``scaler.training.parallel.fit_each``, test accuracy
+        evaluated) on ``data(cut)``, each kept as it arrives, each key once."""
+        from scaler.training.parallel import FitTask, fit_each
+
+        keys = [t.key for t in trainings]
+        first: dict[str, int] = {}  # a missing key -> the training that trains it
+        for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):
+            if key not in first and self.find(training, need_test) is None:
+                first[key] = i
+        cuts = list(dict.fromkeys(trainings[i].data for i in first.values()))
+        sets = {str(n): data(cut) for n, cut in enumerate(cuts)}
+        tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)))
+                 for i in first.values()]
+        arrivals = fit_each(tasks, sets, jobs)
+        for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):
+            if first.get(key) == i:
+                yield self.keep(next(arrivals), training), False
+            else:
+                yield self.index()[key], True
