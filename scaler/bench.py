@@ -28,7 +28,8 @@ from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_CELLS, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE_MODELS
 from scaler.stats import compare, spread
-from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
+from scaler.strides import adapt_strides
+from scaler.training.fidelity import PROXY, ProxyFidelity
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
     from scaler.data import DataConfig
@@ -55,21 +56,23 @@ class BenchConfig:
     preset: str = "cpu"
     family: bool = True  # the latest search's baseline and its rungs
     phis: tuple[int, ...] = DEFAULT_PHIS
-    seeds: int = 3
-    width: float = 0.5
-    strides: str = "adapt"
-    min_feature: int = DEFAULT_MIN_FEATURE
+    seeds: int = PROXY.seeds
+    width: float = PROXY.width
+    strides: str = PROXY.strides
+    min_feature: int = PROXY.min_feature
     reference: str | None = None  # the model every other is compared with (default: the found base)
-    jobs: int = 1  # training processes (scaler.training.parallel; CLI: its default_jobs)
+    jobs: int | None = PROXY.jobs  # training processes (scaler.training.parallel; None: default_jobs)
+
+    @property
+    def fidelity(self) -> ProxyFidelity:
+        """The proxy fidelity of every cell (epochs and train size: the TrainConfig's and DataConfig's)."""
+        return ProxyFidelity(width=self.width, strides=self.strides, min_feature=self.min_feature, seeds=self.seeds,
+                             jobs=self.jobs)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
-        if self.seeds < 1:
-            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.jobs < 1:
-            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
-        check_policy(self.strides)
+        self.fidelity  # noqa: B018 (its checks)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,11 @@ class Bench:
         self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
         self.folder = results_root(results) / "bench" / cfg.name
         self._data: dict[int | None, Any] = {}
+
+    @property
+    def jobs(self) -> int:
+        """Training processes: ``--jobs``, else ``default_jobs`` of the training device."""
+        return self.cfg.fidelity.processes(self.train_cfg.device)
 
     def settings(self) -> dict:
         """What the cells must share to be comparable."""
@@ -243,7 +251,7 @@ class Bench:
         missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data)))
         tasks = [planned[(e.label, s)] for e, s in missing]
         datasets = {str(d.resolution): d for d in self._data.values()}  # the keys of the tasks' data
-        for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.cfg.jobs),
+        for n, ((entry, seed), record) in enumerate(zip(missing, fit_each(tasks, datasets, self.jobs),
                                                         strict=True), 1):
             cell = known[(entry.label, seed)] = self.write_cell(entry, seed, record)
             acc = cell["val_acc"]

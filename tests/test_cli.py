@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -91,3 +92,74 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert done.stderr.strip() == "scaler: error: unknown model 'nope'; run 'scaler zoo' for the list"
     done = subprocess.run([sys.executable, "-m", "scaler", "zoo", "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and len(json.loads(done.stdout)) >= 39
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    from scaler.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def flag(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
+    return next(a for a in parser._actions if a.dest == dest)
+
+
+def test_the_parsers_choices_and_defaults_are_the_cores() -> None:
+    from scaler.bench import PRESETS, BenchConfig
+    from scaler.scaling.config import ScaleConfig
+    from scaler.search.config import (
+        DEFAULT_CONFIRM,
+        OBJECTIVES,
+        PARETO_METRICS,
+        PRUNERS,
+        SAMPLERS,
+        SearchConfig,
+        default_confirm,
+    )
+    from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
+    from scaler.training.config import OPTIMIZERS, TrainConfig
+    from scaler.training.fidelity import PROXY
+    from scaler.training.proxies import PROXIES
+
+    commands = subcommands()
+    search, scale, bench = commands["search"], commands["scale"], commands["bench"]
+    for dest, choices, config in (("objective", OBJECTIVES, SearchConfig), ("sampler", SAMPLERS, SearchConfig),
+                                  ("pruner", PRUNERS, SearchConfig), ("pareto_metric", PARETO_METRICS, SearchConfig),
+                                  ("proxy", PROXIES, SearchConfig)):
+        assert tuple(flag(search, dest).choices) == choices and flag(search, dest).default == getattr(config(), dest)
+    for dest in ("space", "w", "trials", "width", "prefilter", "seeds", "jobs", "strides", "min_feature"):
+        assert flag(search, dest).default == getattr(SearchConfig, dest), dest
+    assert flag(search, "confirm").default is None  # not given: the core's default_confirm(--trials)
+    assert DEFAULT_CONFIRM == default_confirm(16) and default_confirm(2) == 2
+    for dest in ("seeds", "jobs", "strides", "min_feature", "depth_round", "bootstrap", "width"):
+        assert flag(scale, dest).default == getattr(ScaleConfig, dest), dest
+    assert tuple(flag(bench, "preset").choices) == tuple(PRESETS)
+    for dest in ("preset", "seeds", "jobs", "width", "strides", "min_feature", "name"):
+        assert flag(bench, dest).default == getattr(BenchConfig, dest), dest
+    for name, parser in commands.items():
+        if name in ("search", "scale", "bench"):  # the proxy fidelity
+            assert (flag(parser, "epochs").default, flag(parser, "train_size").default) == (PROXY.epochs,
+                                                                                           PROXY.train_size)
+            assert PROXY.strides == STRIDE_POLICIES[0] and PROXY.min_feature == DEFAULT_MIN_FEATURE
+        if any(a.dest == "optimizer" for a in parser._actions):
+            assert tuple(flag(parser, "optimizer").choices) == OPTIMIZERS
+            assert flag(parser, "optimizer").default == TrainConfig.optimizer
+            assert flag(parser, "batch_size").default == TrainConfig.batch_size
+        if any(a.dest == "strides" for a in parser._actions):
+            assert tuple(flag(parser, "strides").choices) == STRIDE_POLICIES
+            assert (flag(parser, "strides").default, flag(parser, "min_feature").default) == (
+                PROXY.strides, PROXY.min_feature)
+        if any(a.dest == "jobs" for a in parser._actions):
+            assert flag(parser, "jobs").default is None is PROXY.jobs  # one convention: default_jobs
+    assert flag(commands["train"], "epochs").default == TrainConfig.epochs
+
+
+def test_help_and_zoo_start_without_torch_or_optuna() -> None:
+    code = ("import sys; from scaler.cli import main\n"
+            "for argv in (['zoo', '--json'], ['search', '--help']):\n"
+            "    try: main(argv)\n"
+            "    except SystemExit: pass\n"
+            "bad = [m for m in ('torch', 'optuna') if m in sys.modules]; assert not bad, bad")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -18,6 +18,7 @@ from scaler.cli.common import (
     positive_int,
     train_config,
 )
+from scaler.training.fidelity import PROXY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,9 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_stride_arguments(bench)
     bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
     bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
-    add_data_arguments(bench, "training resolution (default: the data set's own)")
-    bench.set_defaults(train_size=10000)
-    add_train_arguments(bench, epochs=2)
+    add_data_arguments(bench, "training resolution (default: the data set's own)", train_cap=PROXY.train_size)
+    add_train_arguments(bench, epochs=PROXY.epochs)
     add_json_argument(bench)
     bench.set_defaults(func=run)
 
@@ -45,13 +45,12 @@ def run(args: argparse.Namespace) -> int:
     """Train zoo models and the found family on the user's data, S seeds each; print the table."""
     from scaler.bench import Bench, format_bench
     from scaler.results import check_writable
-    from scaler.training.parallel import default_jobs
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
     cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference,
-                      jobs=args.jobs or default_jobs(args.device))
+                      jobs=args.jobs)
     train_cfg = train_config(args)  # each cell sets its own seed
     check_writable(args.results)
     bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))

@@ -64,17 +64,19 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str) -> None:
-    """Flags that choose and cut the data set (shared by train, search, scale and bench)."""
+def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, train_cap: int | None = None) -> None:
+    """Flags that choose and cut the data set (shared by train, search, scale and bench); ``train_cap``:
+    the training images used unless --train-size says (None: all)."""
     parser.add_argument("--data", default="fashion-mnist",
                         help="fashion-mnist (default), cifar10, cifar100, imagefolder:PATH, synthetic[:k=v,...]")
     parser.add_argument("--data-dir", help="folder holding the data set files (else $SCALER_DATA, Debian's copy)")
-    parser.add_argument("--train-size", type=positive_int, help="train on this many images (default: all)")
+    parser.add_argument("--train-size", type=positive_int, default=train_cap,
+                        help=f"train on this many images (default: {'all' if train_cap is None else train_cap})")
     parser.add_argument("--val-size", type=positive_int, default=5000, help="validation images carved from train")
     parser.add_argument("--resolution", type=positive_int, help=resolution_help)
-    parser.add_argument("--device", default="auto",
+    parser.add_argument("--device", default=TrainConfig.device,
                         help="auto (cuda if available), cpu, cuda, cuda:N (e.g. one search worker per GPU)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for data split, init and order")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed for data split, init and order")
     add_results_argument(parser)
 
 

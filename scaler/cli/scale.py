@@ -22,6 +22,7 @@ from scaler.cli.common import (
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
+from scaler.training.fidelity import PROXY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,9 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_stride_arguments(scale)
     scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
     scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
-    add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)")
-    scale.set_defaults(train_size=10000)
-    add_train_arguments(scale, epochs=2)
+    add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)",
+                       train_cap=PROXY.train_size)
+    add_train_arguments(scale, epochs=PROXY.epochs)
     add_json_argument(scale)
     scale.set_defaults(func=run)
 

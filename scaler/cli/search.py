@@ -19,7 +19,16 @@ from scaler.cli.common import (
     storage_from_env,
     train_config,
 )
-from scaler.search.config import DEFAULT_CONFIRM, SearchConfig
+from scaler.search.config import (
+    DEFAULT_CONFIRM,
+    OBJECTIVES,
+    PARETO_METRICS,
+    PRUNERS,
+    SAMPLERS,
+    SearchConfig,
+    default_confirm,
+)
+from scaler.training.fidelity import PROXIES, PROXY
 
 if TYPE_CHECKING:
     from scaler.search.summary import SearchResult
@@ -27,25 +36,27 @@ if TYPE_CHECKING:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     search = sub.add_parser("search", help="architecture search over a DSL space -> a baseline")
-    search.add_argument("--space", default="mbconv", help="a search space: zoo name (mbconv) or DSL file")
-    search.add_argument("--objective", choices=("reward", "constraint", "pareto"), default="reward",
+    search.add_argument("--space", default=SearchConfig.space, help="a search space: zoo name (mbconv) or DSL file")
+    search.add_argument("--objective", choices=OBJECTIVES, default=SearchConfig.objective,
                         help="reward: ACC*(MACs/T)^w (MnasNet); constraint: ACC under --max-macs/--max-params; "
                              "pareto: ACC vs MACs (NSGA-II)")
     search.add_argument("--target-macs", type=float, help="T of the reward (default: B0's MACs at search fidelity)")
-    search.add_argument("--w", type=float, default=-0.07, help="reward exponent (default -0.07)")
+    search.add_argument("--w", type=float, default=SearchConfig.w, help=f"reward exponent (default {SearchConfig.w:g})")
     search.add_argument("--max-macs", type=float, help="MACs limit: the constraint of --objective constraint; with "
                                                         "reward/pareto a guard (bigger candidates are pruned unbuilt)")
     search.add_argument("--max-params", type=float, help="parameter limit: the constraint of --objective constraint; "
                                                           "with reward/pareto a guard, like --max-macs")
-    search.add_argument("--pareto-metric", choices=("macs", "latency"), default="macs")
-    search.add_argument("--sampler", choices=("tpe", "random", "nsga2", "grid"), default="tpe")
-    search.add_argument("--pruner", choices=("hyperband", "median", "none"), default="hyperband")
-    search.add_argument("--trials", type=positive_int, default=16, help="finished trials the study should have")
+    search.add_argument("--pareto-metric", choices=PARETO_METRICS, default=SearchConfig.pareto_metric)
+    search.add_argument("--sampler", choices=SAMPLERS, default=SearchConfig.sampler)
+    search.add_argument("--pruner", choices=PRUNERS, default=SearchConfig.pruner)
+    search.add_argument("--trials", type=positive_int, default=SearchConfig.trials,
+                        help="finished trials the study should have")
     search.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
-    search.add_argument("--width", type=positive_float, default=0.5, help="proxy width multiplier of every candidate")
-    search.add_argument("--prefilter", type=int, default=0,
+    search.add_argument("--width", type=positive_float, default=SearchConfig.width,
+                        help="proxy width multiplier of every candidate")
+    search.add_argument("--prefilter", type=int, default=SearchConfig.prefilter,
                         help="score K random candidates by a zero-cost proxy, train the best first")
-    search.add_argument("--proxy", choices=("synflow", "naswot", "params"), default="synflow")
+    search.add_argument("--proxy", choices=PROXIES, default=SearchConfig.proxy)
     search.add_argument("--study", help="study name (resumes when it exists)")
     search.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db for many workers "
                                           "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
@@ -55,9 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--seeds", type=positive_int, default=SearchConfig.seeds,
                         help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
     add_stride_arguments(search)
-    add_data_arguments(search, "search resolution (default: the data set's own)")
-    search.set_defaults(train_size=10000)
-    add_train_arguments(search, epochs=2)
+    add_data_arguments(search, "search resolution (default: the data set's own)", train_cap=PROXY.train_size)
+    add_train_arguments(search, epochs=PROXY.epochs)
     add_json_argument(search)
     search.set_defaults(func=run)
 
@@ -69,16 +79,14 @@ def run(args: argparse.Namespace) -> int:
     from scaler.results import check_writable, default_storage
     from scaler.search import SearchInterrupted, run_search
     from scaler.study.storage import open_storage
-    from scaler.training.parallel import default_jobs
-
     storage_from_env(args)
     cfg = SearchConfig(
         space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
         trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
         study=args.study, storage=args.storage, seed=args.seed, strides=args.strides, min_feature=args.min_feature,
-        confirm=min(DEFAULT_CONFIRM, args.trials) if args.confirm is None else args.confirm, seeds=args.seeds,
-        jobs=args.jobs or default_jobs(args.device))
+        confirm=default_confirm(args.trials) if args.confirm is None else args.confirm, seeds=args.seeds,
+        jobs=args.jobs)
     train_cfg = train_config(args, reports_per_epoch=2)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data

@@ -17,13 +17,14 @@ from scaler.cli.common import (
 )
 from scaler.report import si
 from scaler.strides import adapt_strides, strides_changed
+from scaler.training.config import TrainConfig
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train one architecture (zoo name or DSL file)")
     add_target_arguments(parser)
     add_data_arguments(parser, "input resolution (default: the data set's own)")
-    add_train_arguments(parser, epochs=10)
+    add_train_arguments(parser, epochs=TrainConfig.epochs)
     add_stride_arguments(parser)
     parser.add_argument("--ema", type=float, help="keep an EMA of the weights with this decay (e.g. 0.999)")
     parser.add_argument("--no-save", action="store_true", help="do not write a run folder")
