@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -139,8 +140,9 @@ def test_the_parsers_choices_and_defaults_are_the_cores() -> None:
         assert flag(bench, dest).default == getattr(BenchConfig, dest), dest
     for name, parser in commands.items():
         if name in ("search", "scale", "bench"):  # the proxy fidelity
-            assert (flag(parser, "epochs").default, flag(parser, "train_size").default) == (PROXY.epochs,
-                                                                                           PROXY.train_size)
+            assert (flag(parser, "epochs").default, parser.get_default("train_cap")) == (PROXY.epochs,
+                                                                                        PROXY.train_size)
+            assert flag(parser, "train_size").default is None  # not given: the cap, not a demand
             assert PROXY.strides == STRIDE_POLICIES[0] and PROXY.min_feature == DEFAULT_MIN_FEATURE
         if any(a.dest == "optimizer" for a in parser._actions):
             assert tuple(flag(parser, "optimizer").choices) == OPTIMIZERS
@@ -163,3 +165,74 @@ def test_help_and_zoo_start_without_torch_or_optuna() -> None:
             "bad = [m for m in ('torch', 'optuna') if m in sys.modules]; assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def _png_folder(root: Path, per_class: int) -> Path:
+    """A class-per-folder set of small PNGs (two colours): a user's own small data set."""
+    from PIL import Image
+
+    for name, colour in (("blue", (0, 0, 200)), ("red", (200, 0, 0))):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (12 + i % 5, 12), colour).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def small_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """60 labelled images, so 54 to train on (6 carved for the test split): far below the defaults."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return _png_folder(tmp_path / "photos", per_class=30)
+
+
+USED = "has 54 training images: 36 to train on, 18 to validate"
+
+
+def test_a_small_data_set_is_searched_whole(cli, small_folder: Path, tmp_path: Path) -> None:
+    code, out, err = cli("search", "--space", "mbconv", "--data", f"imagefolder:{small_folder}", "--resolution", "16",
+                         "--trials", "1", "--epochs", "1", "--batch-size", "16", "--width", "0.25", "--pruner", "none",
+                         "--results", str(tmp_path / "results"), "--json")
+    assert code == 0, err
+    assert USED in err
+    settings = json.loads(out)
+    assert settings["trials"] and settings["baseline"] is not None
+
+
+def test_a_small_data_set_is_benched_whole(cli, small_folder: Path, tmp_path: Path) -> None:
+    code, out, err = cli("bench", "--data", f"imagefolder:{small_folder}", "--resolution", "16", "--models",
+                         "plain-cnn", "--no-family", "--seeds", "1", "--epochs", "1", "--batch-size", "16",
+                         "--results", str(tmp_path / "results"), "--json")
+    assert code == 0, err
+    assert USED in err
+    assert json.loads(out)["settings"]["data"]["train_size"] == 36
+
+
+def test_a_size_the_user_gives_is_a_demand(cli, small_folder: Path, tmp_path: Path) -> None:
+    code, out, err = cli("train", "plain-cnn", "--data", f"imagefolder:{small_folder}", "--train-size", "100",
+                         "--no-save")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "scaler: error: train_size 100 must be between 1 and 36 "
+        f"(imagefolder:{small_folder.resolve()}: 54 training images minus 18 for validation)")
+
+
+def test_the_defaults_fit_a_large_data_set_unchanged() -> None:
+    from scaler.data import DataConfig, fit_sizes
+
+    big = DataConfig(name="synthetic:size=20000", train_size=10000)
+    assert fit_sizes(big, train_given=False, val_given=False) == (big, 20000)
+    small = DataConfig(name="synthetic:size=900", train_size=10000)
+    fitted, images = fit_sizes(small, train_given=False, val_given=False)
+    assert (fitted.train_size, fitted.val_size, images) == (600, 300, 900)  # a third to validate, the rest to train
+    fitted, _ = fit_sizes(small, train_given=True, val_given=False)
+    assert (fitted.train_size, fitted.val_size) == (10000, 300)  # given: kept, and load_data refuses it
+    fitted, _ = fit_sizes(dataclasses.replace(small, train_size=800), train_given=True, val_given=False)
+    assert (fitted.train_size, fitted.val_size) == (800, 100)  # the validation split leaves it its images
+
+
+def test_progress_goes_to_stderr_with_json(cli) -> None:
+    code, out, err = cli("train", "plain-cnn", "--data", "synthetic:classes=4,size=300,test_size=32,resolution=16",
+                         "--val-size", "64", "--epochs", "2", "--batch-size", "64", "--device", "cpu", "--no-save",
+                         "--json")
+    assert code == 0 and json.loads(out)["status"] == "ok"
+    assert "train" in err and "step" in err  # the trainer's progress bar, as without --json

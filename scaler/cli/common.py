@@ -66,13 +66,17 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, train_cap: int | None = None) -> None:
     """Flags that choose and cut the data set (shared by train, search, scale and bench); ``train_cap``:
-    the training images used unless --train-size says (None: all)."""
+    at most this many training images unless --train-size says (None: all). Sizes not given are caps
+    (``scaler.data.fit_sizes``): a small data set is used whole."""
     parser.add_argument("--data", default="fashion-mnist",
                         help="fashion-mnist (default), cifar10, cifar100, imagefolder:PATH, synthetic[:k=v,...]")
     parser.add_argument("--data-dir", help="folder holding the data set files (else $SCALER_DATA, Debian's copy)")
-    parser.add_argument("--train-size", type=positive_int, default=train_cap,
-                        help=f"train on this many images (default: {'all' if train_cap is None else train_cap})")
-    parser.add_argument("--val-size", type=positive_int, default=5000, help="validation images carved from train")
+    parser.add_argument("--train-size", type=positive_int,
+                        help="train on this many images (default: " + ("all" if train_cap is None else
+                                                                        f"{train_cap}, or all a smaller data set has)"))
+    parser.add_argument("--val-size", type=positive_int,
+                        help="validation images carved from train (default: 5000, or a third of a smaller data set)")
+    parser.set_defaults(train_cap=train_cap)
     parser.add_argument("--resolution", type=positive_int, help=resolution_help)
     parser.add_argument("--device", default=TrainConfig.device,
                         help="auto (cuda if available), cpu, cuda, cuda:N (e.g. one search worker per GPU)")
@@ -81,11 +85,20 @@ def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, tr
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
-    from scaler.data import DataConfig, resolve_device
+    """The data flags as a DataConfig whose sizes fit the data set (``fit_sizes``); what a small data set
+    made of the default sizes is said on stderr."""
+    from scaler.data import DataConfig, fit_sizes, resolve_device
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))  # under torchrun: this process's GPU
-    return DataConfig(name=args.data, data_dir=args.data_dir, train_size=args.train_size, val_size=args.val_size,
-                      resolution=args.resolution, seed=args.seed, device=str(resolve_device(args.device, local_rank)))
+    asked = DataConfig(name=args.data, data_dir=args.data_dir, train_size=args.train_size or args.train_cap,
+                       val_size=args.val_size or DataConfig.val_size, resolution=args.resolution, seed=args.seed,
+                       device=str(resolve_device(args.device, local_rank)))
+    cfg, images = fit_sizes(asked, train_given=args.train_size is not None, val_given=args.val_size is not None)
+    if cfg != asked and local_rank == 0:
+        train = "the rest" if cfg.train_size is None else cfg.train_size
+        print(f"data: {cfg.name} has {images} training images: {train} to train on, {cfg.val_size} to validate "
+              f"(--train-size, --val-size)", file=sys.stderr)
+    return cfg
 
 
 def train_config(args: argparse.Namespace, **extra: object) -> TrainConfig:

@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     data = load_data(data_config(args))
     with _sigterm_as_interrupt() as caught:
         try:
-            result = run_search(cfg, data, train_cfg, args.results, progress=not args.json,
-                                log=lambda m: print(m, file=sys.stderr), storage=storage)
+            result = run_search(cfg, data, train_cfg, args.results, log=lambda m: print(m, file=sys.stderr),
+                                storage=storage)
         except SearchInterrupted as stop:
             s = stop.result.stats
             print(f"scaler: interrupted: {s['finished']}/{s['budget']} trials finished"

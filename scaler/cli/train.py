@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     data = load_data(data_cfg)
     ctx = distributed_context()
     spec = adapt_strides(written.scale(resolution=data.resolution), data.resolution, args.min_feature, args.strides)
-    if strides_changed(written, spec) and ctx.is_main and not args.json:
+    if strides_changed(written, spec) and ctx.is_main:
         print(f"strides adapted to {data.resolution} px: {', '.join(strides_changed(written, spec))}", file=sys.stderr)
-    record, model = fit(spec, data, cfg, progress=not args.json and ctx.is_main, evaluate_test=True)
+    record, model = fit(spec, data, cfg, progress=ctx.is_main, evaluate_test=True)
     record["data"] = dataclasses.asdict(data_cfg)
     if not ctx.is_main:
         return 0
