@@ -54,8 +54,8 @@ SYNTHETIC_DEFAULTS: dict[str, int | float] = {
 }
 
 SMALL_DATA_VAL_SHARE = 1 / 3
-"""A default validation size is a cap: at most this share of a small data set's training split (the
-proxy fidelity's own proportion, 5,000 images to validate beside 10,000 to train)."""
+"""The share of a data set too small for the default sizes that validates (the proxy fidelity's own
+proportion, 5,000 images to validate beside 10,000 to train); the rest trains."""
 
 _RESIZE_CHUNK = 4096
 
@@ -187,14 +187,14 @@ def training_images(cfg: DataConfig) -> int:
 
 def fit_sizes(cfg: DataConfig, train_given: bool, val_given: bool) -> tuple[DataConfig, int]:
     """``cfg`` with the sizes the user did not give treated as caps, not demands, and the number of
-    training images the data set has. A default validation size becomes at most ``SMALL_DATA_VAL_SHARE``
-    of the data (and leaves a given --train-size its images); a default training size at most what
-    the validation split leaves. A size the user gave is kept, and ``load_data`` refuses it when the
-    data set is too small. On Fashion-MNIST and CIFAR the defaults fit and nothing changes."""
+    training images the data set has. Where the sizes asked for do not fit, a default validation size
+    becomes ``SMALL_DATA_VAL_SHARE`` of the data (leaving a given --train-size its images) and a default
+    training size what the validation split leaves. A size the user gave is kept, and ``load_data``
+    refuses it when the data set is too small. Where they fit (Fashion-MNIST, CIFAR) nothing changes."""
     n = training_images(cfg)
     val, train = cfg.val_size, cfg.train_size
-    if not val_given:
-        val = min(val, max(1, int(n * SMALL_DATA_VAL_SHARE)))
+    if not val_given and val + (train or 1) > n:
+        val = max(1, int(n * SMALL_DATA_VAL_SHARE))
         if train_given and train is not None and 1 <= n - train < val:
             val = n - train
     if not train_given and train is not None and n - val >= 1:

@@ -221,6 +221,8 @@ def test_the_defaults_fit_a_large_data_set_unchanged() -> None:
 
     big = DataConfig(name="synthetic:size=20000", train_size=10000)
     assert fit_sizes(big, train_given=False, val_given=False) == (big, 20000)
+    whole = DataConfig(name="synthetic:size=6000")  # scaler train: all but the 5,000 to validate, as always
+    assert fit_sizes(whole, train_given=False, val_given=False) == (whole, 6000)
     small = DataConfig(name="synthetic:size=900", train_size=10000)
     fitted, images = fit_sizes(small, train_given=False, val_given=False)
     assert (fitted.train_size, fitted.val_size, images) == (600, 300, 900)  # a third to validate, the rest to train
