@@ -25,7 +25,8 @@ from cells import DEFAULT_FOLDER, RESOLUTION, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig
 from scaler.stats import kendall, spearman
-from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, last_feature_size
+from scaler.strides import adapt_strides, last_feature_size
+from scaler.training.fidelity import PROXY
 from scaler.training.parallel import default_jobs
 from scaler.training.store import Training
 from scaler.training.trainer import TrainConfig
@@ -36,12 +37,12 @@ LEVELS = ("low", "high")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--train-size", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=PROXY.epochs)
+    parser.add_argument("--train-size", type=int, default=PROXY.train_size)
     parser.add_argument("--high-epochs", type=int, default=6)
     parser.add_argument("--high-train-size", type=int, default=20000)
-    parser.add_argument("--width", type=float, default=0.5)
-    parser.add_argument("--min-feature", type=int, default=DEFAULT_MIN_FEATURE)
+    parser.add_argument("--width", type=float, default=PROXY.width)
+    parser.add_argument("--min-feature", type=int, default=PROXY.min_feature)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=default_jobs("cpu"))
     parser.add_argument("--cells", type=Path, default=DEFAULT_FOLDER, help="where trainings are kept")

@@ -18,7 +18,8 @@ import optuna
 
 from scaler.data import DataConfig, load_data
 from scaler.search.config import load_space, reference_point
-from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides
+from scaler.strides import adapt_strides
+from scaler.training.fidelity import PROXY
 from scaler.training.parallel import FitTask, cpu_cores, fit_each, threads
 from scaler.training.trainer import TrainConfig
 
@@ -28,8 +29,8 @@ def tasks(nets: int, resolution: int, train: TrainConfig) -> list[FitTask]:
     space = load_space("mbconv")
     sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     specs = [space.fix(reference_point(space)[1])] + [space.sample(sampler.ask()) for _ in range(nets - 1)]
-    return [FitTask(adapt_strides(s.scale(width=0.5, resolution=resolution), resolution, DEFAULT_MIN_FEATURE,
-                                  "adapt"), dataclasses.replace(train, seed=i)) for i, s in enumerate(specs)]
+    return [FitTask(adapt_strides(s.scale(width=PROXY.width, resolution=resolution), resolution, PROXY.min_feature,
+                                  PROXY.strides), dataclasses.replace(train, seed=i)) for i, s in enumerate(specs)]
 
 
 def main() -> None:
@@ -40,9 +41,9 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = load_data(DataConfig(train_size=args.train_size))
-    work = tasks(args.nets, data.resolution, TrainConfig(epochs=2, device="cpu"))
+    work = tasks(args.nets, data.resolution, TrainConfig(epochs=PROXY.epochs, device="cpu"))
     images = sum(len(data.x_train) * t.train.epochs for t in work)
-    print(f"{args.nets} trainings of {len(data.x_train)} images x 2 epochs on {cpu_cores()} cores")
+    print(f"{args.nets} trainings of {len(data.x_train)} images x {PROXY.epochs} epochs on {cpu_cores()} cores")
     timings = {}
     for jobs in (1, args.jobs):
         with threads(cpu_cores()):

@@ -21,7 +21,8 @@ from cells import DEFAULT_FOLDER, RESOLUTION, fit_kept, sample_mbconv
 
 from scaler.data import DataConfig, load_data
 from scaler.stats import kendall, spearman
-from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES, adapt_strides
+from scaler.strides import STRIDE_POLICIES, adapt_strides
+from scaler.training.fidelity import PROXY
 from scaler.training.parallel import default_jobs
 from scaler.training.proxies import score
 from scaler.training.store import Training
@@ -34,11 +35,11 @@ BASELINES = ("params", "macs")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--train-size", type=int, default=10000)
-    parser.add_argument("--width", type=float, default=0.5)
-    parser.add_argument("--strides", choices=STRIDE_POLICIES, default="adapt")
-    parser.add_argument("--min-feature", type=int, default=DEFAULT_MIN_FEATURE)
+    parser.add_argument("--epochs", type=int, default=PROXY.epochs)
+    parser.add_argument("--train-size", type=int, default=PROXY.train_size)
+    parser.add_argument("--width", type=float, default=PROXY.width)
+    parser.add_argument("--strides", choices=STRIDE_POLICIES, default=PROXY.strides)
+    parser.add_argument("--min-feature", type=int, default=PROXY.min_feature)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=default_jobs("cpu"))
     parser.add_argument("--cells", type=Path, default=DEFAULT_FOLDER, help="where trainings are kept")

@@ -33,6 +33,7 @@ from torch import nn
 from scaler.data import DEBIAN_FASHION_MNIST_DIR, DataConfig, load_data, resolve_device
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
+from scaler.training.fidelity import PROXY
 from scaler.training.trainer import TrainConfig, _autocast, make_optimizer, train
 from scaler.zoo import get_model
 
@@ -130,7 +131,8 @@ def main() -> None:
     log(f"torch {torch.__version__} on {header['device_name']}, {torch.get_num_threads()} threads, batch "
         f"{args.batch_size}, {args.batches} steps x {args.rounds} interleaved rounds, Fashion-MNIST 28 px")
     rows = []
-    for name, spec in (("B0-like proxy (efficientnet-b0 x0.5 width)", get_model("efficientnet-b0").scale(width=0.5)),
+    for name, spec in ((f"B0-like proxy (efficientnet-b0 x{PROXY.width:g} width)",
+                         get_model("efficientnet-b0").scale(width=PROXY.width)),
                        ("plain CNN (plain-cnn)", get_model("plain-cnn"))):
         spec = spec.scale(resolution=28)
         macs = complexity(spec, in_channels=1, num_classes=10).macs

@@ -61,7 +61,7 @@ def stub_worker(space: str, url: str, study: str, trials: int, results: str) -> 
     scaler.training.proxies.score = lambda *a, **k: {"synflow": 1.0, "naswot": 1.0, "params": 1.0}
     data = load_data(DataConfig(name="synthetic:classes=4,size=600,resolution=16", val_size=128, download=False))
     cfg = SearchConfig(space=space, width=1.0, trials=trials, sampler="random", pruner="none", storage=url,
-                       study=study, proxy_batch=16)
+                       study=study, proxy_batch=16, confirm=0, jobs=1)
     run_search(cfg, data, TrainConfig(epochs=1, batch_size=64, device="cpu"), results, progress=False,
                log=lambda m: None)
 

@@ -30,7 +30,8 @@ from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
 from scaler.stats import compare, pareto, spread
-from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides, check_policy
+from scaler.strides import adapt_strides
+from scaler.training.fidelity import PROXY, ProxyFidelity
 from scaler.training.store import DataCache, Store, Training
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
@@ -57,21 +58,23 @@ class BenchConfig:
     preset: str = "cpu"
     family: bool = True  # the latest search's baseline and its rungs
     phis: tuple[int, ...] = DEFAULT_PHIS
-    seeds: int = 3
-    width: float = 0.5
-    strides: str = "adapt"
-    min_feature: int = DEFAULT_MIN_FEATURE
+    seeds: int = PROXY.seeds
+    width: float = PROXY.width
+    strides: str = PROXY.strides
+    min_feature: int = PROXY.min_feature
     reference: str | None = None  # the model every other is compared with (default: the found base)
-    jobs: int = 1  # training processes (scaler.training.parallel; CLI: its default_jobs)
+    jobs: int | None = PROXY.jobs  # training processes (scaler.training.parallel; None: default_jobs)
+
+    @property
+    def fidelity(self) -> ProxyFidelity:
+        """The proxy fidelity of every cell (epochs and train size: the TrainConfig's and DataConfig's)."""
+        return ProxyFidelity(width=self.width, strides=self.strides, min_feature=self.min_feature, seeds=self.seeds,
+                             jobs=self.jobs)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
-        if self.seeds < 1:
-            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.jobs < 1:
-            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
-        check_policy(self.strides)
+        self.fidelity  # noqa: B018 (its checks)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,11 @@ class Bench:
         self.folder = results_root(results) / BENCH_DIR / cfg.name
         self.store = Store(results, "bench")
 
+    @property
+    def jobs(self) -> int:
+        """Training processes: ``--jobs``, else ``default_jobs`` of the training device."""
+        return self.cfg.fidelity.processes(self.train_cfg.device)
+
     def settings(self) -> dict:
         """What the cells must share to be comparable."""
         data = {k: v for k, v in dataclasses.asdict(self.data_cfg).items() if k not in ("device", "data_dir")}
@@ -213,7 +221,7 @@ class Bench:
         # within a seed the costliest cells first (MACs as the cost), so the bench does not end on its
         # largest rung training alone while the other processes idle
         missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data.base)))
-        runs = self.store.train_all([planned[(e.label, s)] for e, s in missing], data.load, self.cfg.jobs,
+        runs = self.store.train_all([planned[(e.label, s)] for e, s in missing], data.load, self.jobs,
                                     need_test=True)
         for n, ((entry, seed), (record, _)) in enumerate(zip(missing, runs, strict=True), 1):
             known[(entry.label, seed)] = record

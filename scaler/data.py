@@ -53,6 +53,10 @@ SYNTHETIC_DEFAULTS: dict[str, int | float] = {
     "classes": 10, "size": 10000, "test_size": 2000, "channels": 3, "resolution": 32, "seed": 0, "noise": 1.0,
 }
 
+SMALL_DATA_VAL_SHARE = 1 / 3
+"""The share of a data set too small for the default sizes that validates (the proxy fidelity's own
+proportion, 5,000 images to validate beside 10,000 to train); the rest trains."""
+
 _RESIZE_CHUNK = 4096
 
 
@@ -150,20 +154,56 @@ def cache_dir() -> Path:
 
 def load_data(cfg: DataConfig) -> Dataset:
     """Load the data set ``cfg.name`` into memory on ``cfg.device``, split, resized and normalised."""
-    name = cfg.name.strip()
-    kind, _, arg = name.partition(":")
+    return _assemble(_load_raw(cfg), cfg)
+
+
+def _source(cfg: DataConfig) -> tuple[str, str]:
+    """(kind, argument) of ``cfg.name``: ``imagefolder:PATH`` -> ("imagefolder", "PATH")."""
+    kind, _, arg = cfg.name.strip().partition(":")
     kind = kind.lower().replace("_", "-")
-    if kind == "fashion-mnist" and not arg:
-        raw = _load_fashion_mnist(cfg)
-    elif kind in ("cifar10", "cifar100") and not arg:
-        raw = _load_cifar(kind, cfg)
-    elif kind == "imagefolder" and arg:
-        raw = _load_imagefolder(arg, cfg)
-    elif kind == "synthetic":
-        raw = _load_synthetic(arg, cfg)
-    else:
-        raise UnknownNameError(f"unknown data set {cfg.name!r}: known sources are {', '.join(KNOWN_SOURCES)}")
-    return _assemble(raw, cfg)
+    plain = kind in ("fashion-mnist", "cifar10", "cifar100") and not arg
+    if plain or (kind == "imagefolder" and arg) or kind == "synthetic":
+        return kind, arg
+    raise UnknownNameError(f"unknown data set {cfg.name!r}: known sources are {', '.join(KNOWN_SOURCES)}")
+
+
+def _load_raw(cfg: DataConfig) -> _Raw:
+    kind, arg = _source(cfg)
+    if kind == "fashion-mnist":
+        return _load_fashion_mnist(cfg)
+    if kind in ("cifar10", "cifar100"):
+        return _load_cifar(kind, cfg)
+    if kind == "imagefolder":
+        return _load_imagefolder(arg, cfg)
+    return _load_synthetic(arg, cfg)
+
+
+def training_images(cfg: DataConfig) -> int:
+    """How many images the data set's training split has, validation still in it (an image folder's
+    files are counted, not decoded)."""
+    kind, arg = _source(cfg)
+    if kind == "imagefolder":
+        train, test = _imagefolder_files(Path(arg).expanduser().resolve())
+        count = sum(map(len, train.values()))
+        return count if test is not None else count - _imagefolder_test_size(count)
+    return len(_load_raw(cfg).x_train)
+
+
+def fit_sizes(cfg: DataConfig, train_given: bool, val_given: bool) -> tuple[DataConfig, int]:
+    """``cfg`` with the sizes the user did not give treated as caps, not demands, and the number of
+    training images the data set has. Where the sizes asked for do not fit, a default validation size
+    becomes ``SMALL_DATA_VAL_SHARE`` of the data (leaving a given --train-size its images) and a default
+    training size what the validation split leaves. A size the user gave is kept, and ``load_data``
+    refuses it when the data set is too small. Where they fit (Fashion-MNIST, CIFAR) nothing changes."""
+    n = training_images(cfg)
+    val, train = cfg.val_size, cfg.train_size
+    if not val_given and val + (train or 1) > n:
+        val = max(1, int(n * SMALL_DATA_VAL_SHARE))
+        if train_given and train is not None and 1 <= n - train < val:
+            val = n - train
+    if not train_given and train is not None and n - val >= 1:
+        train = min(train, n - val)
+    return dataclasses.replace(cfg, train_size=train, val_size=val), n
 
 
 def augment_batch(x: Tensor, generator: torch.Generator, *, hflip: bool, padding: int) -> Tensor:
@@ -450,12 +490,29 @@ def _list_images(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _decode_imagefolder(root: Path, resolution: int) -> dict[str, object]:
+def _imagefolder_files(root: Path) -> tuple[dict[str, list[Path]], Path | None]:
+    """The training tree's images by class, and the test folder (None: the test split is carved)."""
+    if not root.is_dir():
+        raise ScalerError(f"imagefolder: {root} is not a directory")
     test_dir = next((root / s for s in ("test", "val") if (root / s).is_dir()), None)
     split = (root / "train").is_dir() and test_dir is not None
     train_files = _list_images(root / "train" if split else root)
     if len(train_files) < 2:
         raise ScalerError(f"imagefolder: {root} needs at least two class sub-directories holding images")
+    count = sum(map(len, train_files.values()))
+    if not split and count < 10:
+        raise ScalerError(f"imagefolder: {root} has {count} images; need at least 10 to split off a test set")
+    return train_files, test_dir if split else None
+
+
+def _imagefolder_test_size(count: int) -> int:
+    """Images carved from an image folder without a test folder for its test split."""
+    return max(1, int(count * IMAGEFOLDER_TEST_FRACTION))
+
+
+def _decode_imagefolder(root: Path, resolution: int) -> dict[str, object]:
+    train_files, test_dir = _imagefolder_files(root)
+    split = test_dir is not None
     classes = list(train_files)
     index = {name: i for i, name in enumerate(classes)}
 
@@ -477,10 +534,8 @@ def _decode_imagefolder(root: Path, resolution: int) -> dict[str, object]:
             )
         x_test, y_test = decode(test_files)
     else:
-        if len(x) < 10:
-            raise ScalerError(f"imagefolder: {root} has {len(x)} images; need at least 10 to split off a test set")
         perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-        n_test = max(1, int(len(x) * IMAGEFOLDER_TEST_FRACTION))
+        n_test = _imagefolder_test_size(len(x))
         x_test, y_test = x[perm[:n_test]], y[perm[:n_test]]
         x, y = x[perm[n_test:]], y[perm[n_test:]]
     return {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test, "classes": classes}

@@ -13,7 +13,7 @@ from typing import Any
 
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.errors import ScalerError
-from scaler.strides import DEFAULT_MIN_FEATURE, check_policy
+from scaler.training.fidelity import PROXY, ProxyFidelity
 
 PAPER_BASE = "efficientnet-b0"
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
@@ -26,7 +26,8 @@ DEFAULT_RANGE = (1.0, 2.0)
 DEFAULT_TOL = 0.05
 DEFAULT_MACS_TOL = 0.075
 DEFAULT_RATIOS = (2.0, 4.0, 8.0)
-DEFAULT_PROXY_WIDTH = 0.5
+DEFAULT_PROXY_WIDTH = PROXY.width
+"""The width of trained models when neither --width nor a search says (the proxy fidelity's)."""
 GRID_CONFIRM = 3
 """With --seeds S > 1, the grid's best points (by their one-seed accuracy) retrained with every seed."""
 
@@ -66,9 +67,12 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
 class ScaleConfig:
     """What ``scaler scale`` does. Grid settings left None take the defaults; setting one runs the grid.
 
-    ``strides`` and ``min_feature`` are the stride rule (``scaler.strides``) every trained model goes
-    through at its training resolution; ``seeds`` is how many trainer seeds each comparison cell and each
-    of the grid's top points gets (``--seed`` and the next ones), so differences come with their noise.
+    ``width`` (None: the search's, else the proxy fidelity's), ``strides``, ``min_feature``, ``seeds`` and
+    ``jobs`` are the proxy fidelity (``ProxyFidelity``, which checks them): ``strides`` and ``min_feature``
+    are the stride rule (``scaler.strides``) every trained model goes through at its training resolution;
+    ``seeds`` is how many trainer seeds each comparison cell and each of the grid's top points gets
+    (``--seed`` and the next ones), so differences come with their noise: one unless told, since the grid
+    and the comparison train many nets.
     """
 
     phi: float | None = None
@@ -94,9 +98,15 @@ class ScaleConfig:
     seed: int = 0
     depth_round: str = "round"
     seeds: int = 1
-    strides: str = "adapt"
-    min_feature: int = DEFAULT_MIN_FEATURE
-    jobs: int | None = None  # training processes of grid points and comparison cells; None: default_jobs
+    strides: str = PROXY.strides
+    min_feature: int = PROXY.min_feature
+    jobs: int | None = PROXY.jobs  # training processes of grid points and comparison cells; None: default_jobs
+
+    @property
+    def fidelity(self) -> ProxyFidelity:
+        """The proxy fidelity of every trained model (epochs and train size: the TrainConfig's and DataConfig's)."""
+        return ProxyFidelity(width=DEFAULT_PROXY_WIDTH if self.width is None else self.width, strides=self.strides,
+                             min_feature=self.min_feature, seeds=self.seeds, jobs=self.jobs)
 
     def __post_init__(self) -> None:
         if self.depth_round not in DEPTH_ROUNDINGS:
@@ -106,7 +116,8 @@ class ScaleConfig:
         given = [v is not None for v in (self.alpha, self.beta, self.gamma)]
         if any(given) and not all(given):
             raise ScalerError("give --alpha, --beta and --gamma together (or none of them to use the grid search)")
-        for name in ("alpha", "beta", "gamma", "width"):
+        self.fidelity  # noqa: B018 (its checks)
+        for name in ("alpha", "beta", "gamma"):
             value = getattr(self, name)
             if value is not None and not (0 < value < math.inf):
                 raise ScalerError(f"--{name} must be positive, got {value:g}")
@@ -123,13 +134,6 @@ class ScaleConfig:
         object.__setattr__(self, "ratios", parse_ratios(self.ratios))
         if self.bootstrap < 0:
             raise ScalerError(f"--bootstrap must be >= 0, got {self.bootstrap}")
-        if self.seeds < 1:
-            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.jobs is not None and self.jobs < 1:
-            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
-        check_policy(self.strides)
-        if self.min_feature < 1:
-            raise ScalerError(f"--min-feature must be at least 1 px, got {self.min_feature}")
 
     @property
     def explicit_coefficients(self) -> bool:

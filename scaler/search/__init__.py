@@ -14,7 +14,7 @@ budget, dead-worker retry, the trial loop, Ctrl-C re-queueing the trial in fligh
 Modules: ``config`` (SearchConfig, the space, sampler, pruner and study settings), ``objective`` (one
 trial: sample, size guards, train, score; the prefilter), ``run`` (run_search in named steps),
 ``confirm`` (the best candidates trained again with seeds, with intervals and verdicts),
-``summary`` (the baseline, the saved files, latest_best).
+``summary`` (the baseline, the saved files, latest_best), ``report`` (the result as text and JSON).
 """
 
 from __future__ import annotations

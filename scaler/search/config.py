@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from scaler.dsl import Space, Spec
 from scaler.errors import ScalerError
-from scaler.strides import DEFAULT_MIN_FEATURE, check_policy
 from scaler.training.config import TrainConfig
+from scaler.training.fidelity import PROXIES, PROXY, ProxyFidelity
 
 if TYPE_CHECKING:  # torch comes with it; the CLI reads this module's constants without it
     from scaler.data import Dataset
@@ -18,51 +18,63 @@ if TYPE_CHECKING:  # torch comes with it; the CLI reads this module's constants 
 OBJECTIVES = ("reward", "constraint", "pareto")
 SAMPLERS = ("tpe", "random", "nsga2", "grid")
 PRUNERS = ("hyperband", "median", "none")
+PARETO_METRICS = ("macs", "latency")
 #: How many of the best candidates ``scaler search`` confirms with seeds unless told (at most --trials).
 DEFAULT_CONFIRM = 3
 
 
+def default_confirm(trials: int) -> int:
+    """The candidates ``scaler search`` confirms with seeds when --confirm is not given."""
+    return min(DEFAULT_CONFIRM, trials)
+
+
 @dataclass(frozen=True)
 class SearchConfig:
-    """What to search and how; the fidelity knobs live here and in the TrainConfig/DataConfig."""
+    """What to search and how. The proxy fidelity's defaults and checks are ``ProxyFidelity``'s (its
+    epochs and training images are the TrainConfig's and DataConfig's); ``jobs`` None is ``default_jobs``
+    of the device. ``confirm`` is 0 here, so a search called from Python trains nothing it was not asked
+    to; ``scaler search`` confirms ``default_confirm(trials)`` unless told."""
 
     space: str = "mbconv"
-    objective: str = "reward"
+    objective: str = OBJECTIVES[0]
     target_macs: float | None = None
     w: float = -0.07
     max_macs: float | None = None
     max_params: float | None = None
-    pareto_metric: str = "macs"
-    sampler: str = "tpe"
-    pruner: str = "hyperband"
+    pareto_metric: str = PARETO_METRICS[0]
+    sampler: str = SAMPLERS[0]
+    pruner: str = PRUNERS[0]
     trials: int = 16
     timeout: float | None = None
-    width: float = 0.5
+    width: float = PROXY.width
     prefilter: int = 0
     proxy: str = "synflow"
     study: str | None = None
     storage: str | None = None
     seed: int = 0
     proxy_batch: int = 64
-    strides: str = "adapt"  # the stride rule of scaler.strides, for every candidate and the reference
-    min_feature: int = DEFAULT_MIN_FEATURE
-    confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: 3)
-    seeds: int = 3  # seeds per confirmed candidate, the trial's own seed among them
-    jobs: int = 1  # worker processes on this machine (scaler.training.parallel; CLI default: default_jobs)
+    strides: str = PROXY.strides  # the stride rule of scaler.strides, for every candidate and the reference
+    min_feature: int = PROXY.min_feature
+    confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: default_confirm)
+    seeds: int = PROXY.seeds  # seeds per confirmed candidate, the trial's own seed among them
+    jobs: int | None = PROXY.jobs  # worker processes on this machine (scaler.training.parallel)
+
+    @property
+    def fidelity(self) -> ProxyFidelity:
+        """The proxy fidelity of every candidate (its epochs and train size are the run's TrainConfig's
+        and DataConfig's)."""
+        return ProxyFidelity(width=self.width, strides=self.strides, min_feature=self.min_feature,
+                             seeds=self.seeds, jobs=self.jobs)
 
     def __post_init__(self) -> None:
-        check_policy(self.strides)
-        if self.seeds < 1:
-            raise ScalerError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.jobs < 1:
-            raise ScalerError(f"--jobs must be at least 1, got {self.jobs}")
+        self.fidelity  # noqa: B018 (its checks)
         if self.confirm < 0:
             raise ScalerError(f"--confirm must be >= 0, got {self.confirm}")
         if self.confirm > self.trials:
             raise ScalerError(f"--confirm {self.confirm} is more than the {self.trials} trials (--trials) it confirms")
         for value, allowed, what in ((self.objective, OBJECTIVES, "objective"), (self.sampler, SAMPLERS, "sampler"),
-                                     (self.pruner, PRUNERS, "pruner"),
-                                     (self.pareto_metric, ("macs", "latency"), "pareto metric")):
+                                     (self.pruner, PRUNERS, "pruner"), (self.proxy, PROXIES, "proxy"),
+                                     (self.pareto_metric, PARETO_METRICS, "pareto metric")):
             if value not in allowed:
                 raise ScalerError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
         if self.target_macs is not None and not self.target_macs > 0:

@@ -3,6 +3,7 @@ worker loop until the study has its budget, then summarize and save what it foun
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results
 def _run_search(cfg: SearchConfig, data: Dataset, train_cfg: TrainConfig, results: str | Path | None,
                 progress: bool, log: Callable[[str], None], url: str, storage: Any) -> SearchResult:
     quiet_optuna()
+    cfg = dataclasses.replace(cfg, jobs=cfg.fidelity.processes(train_cfg.device))  # --jobs, else default_jobs
     space = load_space(cfg.space)
     target, target_source = (cfg.target_macs, "--target-macs") if cfg.target_macs else default_target(space, cfg, data)
     study, sampler, created = _join_study(space, cfg, train_cfg, data, target, storage)

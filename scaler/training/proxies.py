@@ -18,8 +18,8 @@ from torch import nn
 
 from scaler.dsl import Spec
 from scaler.nn.build import build
+from scaler.training.fidelity import PROXIES
 
-PROXIES = ("naswot", "synflow", "params")
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish)
 
 

@@ -1,0 +1,60 @@
+"""``scaler bench``: zoo models and the found family trained on the user's data, S seeds each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from scaler.bench import PRESETS, BenchConfig
+from scaler.cli.common import (
+    add_data_arguments,
+    add_jobs_argument,
+    add_json_argument,
+    add_stride_arguments,
+    add_train_arguments,
+    data_config,
+    positive_float,
+    positive_int,
+    train_config,
+)
+from scaler.training.fidelity import PROXY
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="zoo models and the found family on your data, S seeds each: the frontier")
+    bench.add_argument("--models", help="comma-separated zoo names (default: the preset's)")
+    bench.add_argument("--preset", choices=tuple(PRESETS), default=BenchConfig.preset,
+                       help=f"model set: {'; '.join(f'{k}: {len(v)} models' for k, v in PRESETS.items())}")
+    bench.add_argument("--no-family", action="store_true", help="leave out the latest search's baseline and rungs")
+    bench.add_argument("--phis", type=positive_int, nargs="+", default=list(BenchConfig.phis),
+                       help="rungs of the found family (those scaler scale wrote)")
+    bench.add_argument("--seeds", type=positive_int, default=BenchConfig.seeds, help="seeds per model")
+    add_jobs_argument(bench, "cells")
+    bench.add_argument("--width", type=positive_float, default=BenchConfig.width, help="proxy width of every model")
+    add_stride_arguments(bench)
+    bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
+    bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
+    add_data_arguments(bench, "training resolution (default: the data set's own)", train_cap=PROXY.train_size)
+    add_train_arguments(bench, epochs=PROXY.epochs)
+    add_json_argument(bench)
+    bench.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train zoo models and the found family on the user's data, S seeds each; print the table."""
+    from scaler.bench import Bench, format_bench
+    from scaler.results import check_writable
+
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
+    cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
+                      phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
+                      min_feature=args.min_feature, reference=args.reference,
+                      jobs=args.jobs)
+    train_cfg = train_config(args)  # each cell sets its own seed
+    cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
+    check_writable(args.results)
+    bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    summary = bench.run()
+    print(json.dumps(summary, indent=1) if args.json else format_bench(summary))
+    return 0
