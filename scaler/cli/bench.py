@@ -6,19 +6,8 @@ import argparse
 import json
 import sys
 
+import scaler.cli.common as common
 from scaler.bench import PRESETS, BenchConfig
-from scaler.cli.common import (
-    add_data_arguments,
-    add_jobs_argument,
-    add_json_argument,
-    add_stride_arguments,
-    add_train_arguments,
-    data_config,
-    positive_float,
-    positive_int,
-    train_config,
-)
-from scaler.training.fidelity import PROXY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,17 +16,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--preset", choices=tuple(PRESETS), default=BenchConfig.preset,
                        help=f"model set: {'; '.join(f'{k}: {len(v)} models' for k, v in PRESETS.items())}")
     bench.add_argument("--no-family", action="store_true", help="leave out the latest search's baseline and rungs")
-    bench.add_argument("--phis", type=positive_int, nargs="+", default=list(BenchConfig.phis),
+    bench.add_argument("--phis", type=common.positive_int, nargs="+", default=list(BenchConfig.phis),
                        help="rungs of the found family (those scaler scale wrote)")
-    bench.add_argument("--seeds", type=positive_int, default=BenchConfig.seeds, help="seeds per model")
-    add_jobs_argument(bench, "cells")
-    bench.add_argument("--width", type=positive_float, default=BenchConfig.width, help="proxy width of every model")
-    add_stride_arguments(bench)
+    bench.add_argument("--seeds", type=common.positive_int, default=BenchConfig.seeds, help="seeds per model")
+    bench.add_argument("--width", type=common.positive_float, default=BenchConfig.width, help="proxy width of every model")
     bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
     bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
-    add_data_arguments(bench, "training resolution (default: the data set's own)", train_cap=PROXY.train_size)
-    add_train_arguments(bench, epochs=PROXY.epochs)
-    add_json_argument(bench)
+    common.add_fidelity_arguments(bench, "training resolution (default: the data set's own)", "cells")
     bench.set_defaults(func=run)
 
 
@@ -51,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference,
                       jobs=args.jobs)
-    train_cfg = train_config(args)  # each cell sets its own seed
+    train_cfg = common.train_config(args)  # each cell sets its own seed
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     check_writable(args.results)
-    bench = Bench(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    bench = Bench(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     summary = bench.run()
     print(json.dumps(summary, indent=1) if args.json else format_bench(summary))
     return 0

@@ -1,5 +1,5 @@
 """What the commands share: the parser class, value types, and the flags several commands take
-(a model to work on, the data and its cut, the trainer, the stride rule, ``--jobs``)."""
+(a model to work on, the data and its cut, the trainer, the stride rule, ``--jobs``, the proxy fidelity)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
 from scaler.training.config import OPTIMIZERS, TrainConfig
+from scaler.training.fidelity import PROXY
 
 if TYPE_CHECKING:
     from scaler.data import DataConfig
@@ -122,6 +123,17 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
     parser.add_argument("--lr", type=positive_float, help="peak learning rate (default: 0.1 x batch/128 for SGD)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
+
+
+def add_fidelity_arguments(parser: argparse.ArgumentParser, resolution_help: str, shared: str) -> None:
+    """The proxy fidelity's flags that search, scale and bench share, with ``ProxyFidelity``'s defaults
+    (``--jobs``, the stride rule, the data cut, the trainer), and ``--json``; ``shared``: what ``--jobs``
+    processes share between them."""
+    add_jobs_argument(parser, shared)
+    add_stride_arguments(parser)
+    add_data_arguments(parser, resolution_help, train_cap=PROXY.train_size)
+    add_train_arguments(parser, epochs=PROXY.epochs)
+    add_json_argument(parser)
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser, shared: str) -> None:

@@ -7,22 +7,10 @@ import argparse
 import json
 import sys
 
-from scaler.cli.common import (
-    add_data_arguments,
-    add_jobs_argument,
-    add_json_argument,
-    add_stride_arguments,
-    add_train_arguments,
-    data_config,
-    positive_float,
-    positive_int,
-    storage_from_env,
-    train_config,
-)
+import scaler.cli.common as common
 from scaler.dsl.values import DEPTH_ROUNDINGS
 from scaler.scaling import config as scaling_config
 from scaler.scaling.config import ScaleConfig
-from scaler.training.fidelity import PROXY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,9 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     scale.add_argument("--base", help="latest (the latest search's best), a zoo name or a DSL file "
                                       "(default: latest if a search exists, else efficientnet-b0)")
     for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
-        scale.add_argument(f"--{name}", type=positive_float, help=f"{what} coefficient (all three skip the grid)")
+        scale.add_argument(f"--{name}", type=common.positive_float, help=f"{what} coefficient (all three skip the grid)")
     scale.add_argument("--grid", action="store_true", help="run (or resume) the grid search even if coefficients exist")
-    scale.add_argument("--step", type=positive_float, help=f"grid step (default {scaling_config.DEFAULT_STEP:g})")
+    scale.add_argument("--step", type=common.positive_float, help=f"grid step (default {scaling_config.DEFAULT_STEP:g})")
     lo, hi = scaling_config.DEFAULT_RANGE
     for name in ("alpha", "beta", "gamma"):
         scale.add_argument(f"--{name}-range", metavar="LO:HI", help=f"grid range of {name} (default {lo:g}:{hi:g})")
@@ -44,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     scale.add_argument("--depth-round", choices=DEPTH_ROUNDINGS, default=ScaleConfig.depth_round,
                        help="repeats of derived models: round (nearest, default: MACs follow the law) or ceil "
                             "(EfficientNet's rule; published B1..L2 always use it)")
-    scale.add_argument("--width", type=positive_float, help=f"proxy width of trained models (default: the search's, "
+    scale.add_argument("--width", type=common.positive_float, help=f"proxy width of trained models (default: the search's, "
                                                             f"else {scaling_config.DEFAULT_PROXY_WIDTH:g})")
     scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
     scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")
@@ -53,18 +41,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     scale.add_argument("--ratios", default=ratios, help=f"MAC ratios of --compare (default {ratios})")
     scale.add_argument("--bootstrap", type=int, default=ScaleConfig.bootstrap,
                        help=f"bootstrap samples of the law fits (default {ScaleConfig.bootstrap})")
-    add_jobs_argument(scale, "grid points and comparison cells")
-    scale.add_argument("--seeds", type=positive_int, default=ScaleConfig.seeds,
+    scale.add_argument("--seeds", type=common.positive_int, default=ScaleConfig.seeds,
                        help="trainer seeds (--seed and the next) of every --compare cell and of the grid's best "
                             f"{scaling_config.GRID_CONFIRM} points: mean ± std and paired verdicts "
                             f"(default {ScaleConfig.seeds})")
-    add_stride_arguments(scale)
     scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
     scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
-    add_data_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)",
-                       train_cap=PROXY.train_size)
-    add_train_arguments(scale, epochs=PROXY.epochs)
-    add_json_argument(scale)
+    common.add_fidelity_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)",
+                           "grid points and comparison cells")
     scale.set_defaults(func=run)
 
 
@@ -72,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from scaler.results import check_writable
     from scaler.scaling import format_report, run_scale
 
-    storage_from_env(args)
+    common.storage_from_env(args)
     cfg = ScaleConfig(
         phi=args.phi, base=args.base, alpha=args.alpha, beta=args.beta, gamma=args.gamma, grid=args.grid,
         step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
@@ -80,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
         seed=args.seed, depth_round=args.depth_round, seeds=args.seeds, strides=args.strides,
         min_feature=args.min_feature, jobs=args.jobs)
-    train_cfg = train_config(args)
+    train_cfg = common.train_config(args)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
-    result = run_scale(cfg, data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    result = run_scale(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
     return 0

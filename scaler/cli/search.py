@@ -7,18 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from scaler.cli.common import (
-    add_data_arguments,
-    add_jobs_argument,
-    add_json_argument,
-    add_stride_arguments,
-    add_train_arguments,
-    data_config,
-    positive_float,
-    positive_int,
-    storage_from_env,
-    train_config,
-)
+import scaler.cli.common as common
 from scaler.search.config import (
     DEFAULT_CONFIRM,
     OBJECTIVES,
@@ -28,7 +17,7 @@ from scaler.search.config import (
     SearchConfig,
     default_confirm,
 )
-from scaler.training.fidelity import PROXIES, PROXY
+from scaler.training.fidelity import PROXIES
 
 if TYPE_CHECKING:
     from scaler.search.summary import SearchResult
@@ -49,10 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--pareto-metric", choices=PARETO_METRICS, default=SearchConfig.pareto_metric)
     search.add_argument("--sampler", choices=SAMPLERS, default=SearchConfig.sampler)
     search.add_argument("--pruner", choices=PRUNERS, default=SearchConfig.pruner)
-    search.add_argument("--trials", type=positive_int, default=SearchConfig.trials,
+    search.add_argument("--trials", type=common.positive_int, default=SearchConfig.trials,
                         help="finished trials the study should have")
-    search.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
-    search.add_argument("--width", type=positive_float, default=SearchConfig.width,
+    search.add_argument("--timeout", type=common.positive_float, help="stop starting trials after this many seconds")
+    search.add_argument("--width", type=common.positive_float, default=SearchConfig.width,
                         help="proxy width multiplier of every candidate")
     search.add_argument("--prefilter", type=int, default=SearchConfig.prefilter,
                         help="score K random candidates by a zero-cost proxy, train the best first")
@@ -62,13 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                           "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
     search.add_argument("--confirm", type=int, help=f"train the best K candidates and the reference again with "
                                                     f"--seeds seeds (default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
-    add_jobs_argument(search, "trials and confirmations")
-    search.add_argument("--seeds", type=positive_int, default=SearchConfig.seeds,
+    search.add_argument("--seeds", type=common.positive_int, default=SearchConfig.seeds,
                         help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
-    add_stride_arguments(search)
-    add_data_arguments(search, "search resolution (default: the data set's own)", train_cap=PROXY.train_size)
-    add_train_arguments(search, epochs=PROXY.epochs)
-    add_json_argument(search)
+    common.add_fidelity_arguments(search, "search resolution (default: the data set's own)", "trials and confirmations")
     search.set_defaults(func=run)
 
 
@@ -79,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from scaler.results import check_writable, default_storage
     from scaler.search import SearchInterrupted, run_search
     from scaler.study.storage import open_storage
-    storage_from_env(args)
+    common.storage_from_env(args)
     cfg = SearchConfig(
         space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
@@ -87,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
         study=args.study, storage=args.storage, seed=args.seed, strides=args.strides, min_feature=args.min_feature,
         confirm=default_confirm(args.trials) if args.confirm is None else args.confirm, seeds=args.seeds,
         jobs=args.jobs)
-    train_cfg = train_config(args, reports_per_epoch=2)
+    train_cfg = common.train_config(args, reports_per_epoch=2)
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
-    data = load_data(data_config(args))
+    data = load_data(common.data_config(args))
     with _sigterm_as_interrupt() as caught:
         try:
             result = run_search(cfg, data, train_cfg, args.results, log=lambda m: print(m, file=sys.stderr),

@@ -6,15 +6,7 @@ import argparse
 import json
 import sys
 
-from scaler.cli.common import (
-    add_data_arguments,
-    add_json_argument,
-    add_stride_arguments,
-    add_target_arguments,
-    add_train_arguments,
-    data_config,
-    train_config,
-)
+import scaler.cli.common as common
 from scaler.report import si
 from scaler.strides import adapt_strides, strides_changed
 from scaler.training.config import TrainConfig
@@ -22,13 +14,13 @@ from scaler.training.config import TrainConfig
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train one architecture (zoo name or DSL file)")
-    add_target_arguments(parser)
-    add_data_arguments(parser, "input resolution (default: the data set's own)")
-    add_train_arguments(parser, epochs=TrainConfig.epochs)
-    add_stride_arguments(parser)
+    common.add_target_arguments(parser)
+    common.add_data_arguments(parser, "input resolution (default: the data set's own)")
+    common.add_train_arguments(parser, epochs=TrainConfig.epochs)
+    common.add_stride_arguments(parser)
     parser.add_argument("--ema", type=float, help="keep an EMA of the weights with this decay (e.g. 0.999)")
     parser.add_argument("--no-save", action="store_true", help="do not write a run folder")
-    add_json_argument(parser)
+    common.add_json_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from scaler.zoo import load_spec
 
     written = load_spec(args.target, args.model).scale(args.depth, args.width)
-    cfg = train_config(args, ema=args.ema)
-    data_cfg = data_config(args)
+    cfg = common.train_config(args, ema=args.ema)
+    data_cfg = common.data_config(args)
     if not args.no_save:
         from scaler.results import check_writable
 
