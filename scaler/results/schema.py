@@ -29,7 +29,7 @@ RUNS = "runs"
 SEARCH = "search"
 SCALE = "scale"
 BENCH_DIR = "bench"
-#: The long benchmarks' kept trainings (``benchmarks/cells.py``): benchmarks/cells/<training key>.json.
+#: The long benchmarks' folder (``benchmarks/cells.py``): their kept trainings are runs under benchmarks/cells/runs/.
 BENCHMARKS = "benchmarks"
 #: The default Optuna storage, a SQLite file.
 STORAGE = "studies.db"
