@@ -129,10 +129,10 @@ def test_the_parsers_choices_and_defaults_are_the_cores() -> None:
                                   ("pruner", PRUNERS, SearchConfig), ("pareto_metric", PARETO_METRICS, SearchConfig),
                                   ("proxy", PROXIES, SearchConfig)):
         assert tuple(flag(search, dest).choices) == choices and flag(search, dest).default == getattr(config(), dest)
-    for dest in ("space", "w", "trials", "width", "prefilter", "seeds", "jobs", "strides", "min_feature"):
+    for dest in ("space", "w", "trials", "width", "prefilter", "confirm", "seeds", "jobs", "strides", "min_feature"):
         assert flag(search, dest).default == getattr(SearchConfig, dest), dest
-    assert flag(search, "confirm").default is None  # not given: the core's default_confirm(--trials)
-    assert DEFAULT_CONFIRM == default_confirm(16) and default_confirm(2) == 2
+    assert SearchConfig.confirm is None and SearchConfig(trials=16).confirmations == DEFAULT_CONFIRM
+    assert SearchConfig(trials=2).confirmations == default_confirm(2) == 2  # at most --trials
     for dest in ("seeds", "jobs", "strides", "min_feature", "depth_round", "bootstrap", "width"):
         assert flag(scale, dest).default == getattr(ScaleConfig, dest), dest
     assert tuple(flag(bench, "preset").choices) == tuple(PRESETS)

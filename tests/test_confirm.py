@@ -40,6 +40,31 @@ def test_same_seed_same_numbers(cli, small_space: str, tmp_path: Path) -> None:
     assert first["confirmed"]["entries"][0]["val_acc"] == second["confirmed"]["entries"][0]["val_acc"]
 
 
+def test_confirm_not_given_is_the_configs_default_from_python_and_from_the_cli(
+        cli, small_space: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SearchConfig owns the default: None is default_confirm(trials), and ``scaler search`` without
+    --confirm hands the search the very same config value (the search itself is not run here)."""
+    import scaler.search
+    from scaler.search.config import DEFAULT_CONFIRM, SearchConfig, default_confirm
+
+    assert SearchConfig(trials=16).confirmations == DEFAULT_CONFIRM == 3
+    assert SearchConfig(trials=2).confirmations == default_confirm(2) == 2
+    assert SearchConfig(trials=16, confirm=0).confirmations == 0
+
+    class Handed(Exception):
+        """The config ``scaler search`` built, caught where the search would start."""
+
+    def handed(cfg: SearchConfig, *args: object, **kwargs: object) -> None:
+        raise Handed(cfg)
+
+    monkeypatch.setattr(scaler.search, "run_search", handed)
+    for trials in (16, 2):
+        with pytest.raises(Handed) as caught:
+            search(cli, small_space, tmp_path / str(trials), "--trials", str(trials))
+        cfg = caught.value.args[0]
+        assert cfg.confirm is None and cfg.confirmations == SearchConfig(trials=trials).confirmations
+
+
 @pytest.mark.parametrize(("argv", "phrase"), [
     (["--seeds", "0"], "expected a whole number of at least 1"),
     (["--trials", "2", "--confirm", "3"], "--confirm 3 is more than the 2 trials"),

@@ -64,8 +64,7 @@ def test_two_jobs_share_the_trials_and_the_budget_stays_exact(cli, tmp_path: Pat
     code, out, err = cli("search", "--space", str(space), *DATA, "--storage", url, "--results", str(tmp_path),
                          "--study", "jobs", "--trials", "6", "--confirm", "2", "--seeds", "2", "--jobs", "2", "--json")
     assert code == 0, err
-    assert "2 worker processes of" in err
-    result = json.loads(out)
+    result = json.loads(out)  # the processes: --json's stats.jobs, and the trials' worker attribute below
     assert result["stats"]["jobs"] == 2 and result["stats"]["finished"] == 6 and result["stats"]["running"] == 0
     trials = optuna.load_study(study_name="jobs", storage=url).get_trials()
     counted = [t for t in trials if t.state in COUNTED]

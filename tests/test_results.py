@@ -33,7 +33,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Dataset, S
     space.write_text(SPACE)
     data = load_data(DataConfig(name="synthetic:classes=3,size=240,test_size=32,resolution=16,channels=1",
                                 val_size=64, download=False))
-    cfg = SearchConfig(space=str(space), trials=2, width=1.0, seed=0, proxy_batch=8,
+    cfg = SearchConfig(space=str(space), trials=2, width=1.0, seed=0, proxy_batch=8, confirm=0,
                        storage=f"sqlite:///{root / 'studies.db'}", study="s")
     result = run_search(cfg, data, TrainConfig(epochs=1, batch_size=64, device="cpu"), results=root,
                         progress=False, log=lambda m: None)

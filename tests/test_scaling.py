@@ -513,8 +513,8 @@ def test_latest_search_is_the_default_base_at_its_nominal_size(tmp_path: Path) -
     from scaler.zoo import load_spec
 
     url = f"sqlite:///{tmp_path / 'studies.db'}"
-    run_search(SearchConfig(width=0.25, trials=1, pruner="none", storage=url, study="s"), load_data(DATA), FAST,
-               tmp_path, progress=False, log=lambda m: None)
+    run_search(SearchConfig(width=0.25, trials=1, pruner="none", confirm=0, storage=url, study="s"), load_data(DATA),
+               FAST, tmp_path, progress=False, log=lambda m: None)
     best = load_spec(str(tmp_path / "search" / "s" / "best.arch"))
     assert (best.width, best.resolution) == (0.25, 16)  # saved at search fidelity
     base = scaling.resolve_base(None, tmp_path, url)

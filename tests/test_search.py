@@ -24,7 +24,7 @@ from scaler.training.proxies import score
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model, load_spec
 
-TINY = dict(width=0.25, trials=3, seed=0, proxy_batch=16)
+TINY = dict(width=0.25, trials=3, seed=0, proxy_batch=16, confirm=0)  # the search, not its confirmation
 FIDELITY = TrainConfig(epochs=1, batch_size=64, device="cpu", reports_per_epoch=2)
 @pytest.fixture
 def small(small_space: str) -> dict:

@@ -188,7 +188,7 @@ scaler.training.proxies.score = lambda *a, **k: {"synflow": 1.0}
 space, url, study, trials, results = sys.argv[1:]
 data = load_data(DataConfig(name="synthetic:classes=4,size=600,resolution=16", val_size=128, download=False))
 cfg = SearchConfig(space=space, width=1.0, trials=int(trials), sampler="random", pruner="none", storage=url,
-                   study=study, proxy_batch=16)
+                   study=study, proxy_batch=16, confirm=0)
 run_search(cfg, data, TrainConfig(epochs=1, batch_size=64, device="cpu"), results, progress=False, log=print)
 """
 

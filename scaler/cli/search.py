@@ -15,7 +15,6 @@ from scaler.search.config import (
     PRUNERS,
     SAMPLERS,
     SearchConfig,
-    default_confirm,
 )
 from scaler.training.fidelity import PROXIES
 
@@ -49,8 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--study", help="study name (resumes when it exists)")
     search.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db for many workers "
                                           "(default: $SCALER_STORAGE, else sqlite:///results/studies.db)")
-    search.add_argument("--confirm", type=int, help=f"train the best K candidates and the reference again with "
-                                                    f"--seeds seeds (default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
+    search.add_argument("--confirm", type=int, default=SearchConfig.confirm,
+                        help=f"train the best K candidates and the reference again with --seeds seeds "
+                             f"(default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
     search.add_argument("--seeds", type=common.positive_int, default=SearchConfig.seeds,
                         help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
     common.add_fidelity_arguments(search, "search resolution (default: the data set's own)", "trials and confirmations")
@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
         trials=args.trials, timeout=args.timeout, width=args.width, prefilter=args.prefilter, proxy=args.proxy,
         study=args.study, storage=args.storage, seed=args.seed, strides=args.strides, min_feature=args.min_feature,
-        confirm=default_confirm(args.trials) if args.confirm is None else args.confirm, seeds=args.seeds,
-        jobs=args.jobs)
+        confirm=args.confirm, seeds=args.seeds, jobs=args.jobs)
     train_cfg = common.train_config(args, reports_per_epoch=2)
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training

@@ -19,12 +19,12 @@ OBJECTIVES = ("reward", "constraint", "pareto")
 SAMPLERS = ("tpe", "random", "nsga2", "grid")
 PRUNERS = ("hyperband", "median", "none")
 PARETO_METRICS = ("macs", "latency")
-#: How many of the best candidates ``scaler search`` confirms with seeds unless told (at most --trials).
+#: How many of the best candidates a search confirms with seeds unless told (at most its trials).
 DEFAULT_CONFIRM = 3
 
 
 def default_confirm(trials: int) -> int:
-    """The candidates ``scaler search`` confirms with seeds when --confirm is not given."""
+    """The candidates a search of ``trials`` trials confirms with seeds when ``confirm`` is not given."""
     return min(DEFAULT_CONFIRM, trials)
 
 
@@ -32,8 +32,8 @@ def default_confirm(trials: int) -> int:
 class SearchConfig:
     """What to search and how. The proxy fidelity's defaults and checks are ``ProxyFidelity``'s (its
     epochs and training images are the TrainConfig's and DataConfig's); ``jobs`` None is ``default_jobs``
-    of the device. ``confirm`` is 0 here, so a search called from Python trains nothing it was not asked
-    to; ``scaler search`` confirms ``default_confirm(trials)`` unless told."""
+    of the device; ``confirm`` None is ``default_confirm(trials)`` (``confirmations`` resolves it), the same
+    from Python as from ``scaler search``."""
 
     space: str = "mbconv"
     objective: str = OBJECTIVES[0]
@@ -55,7 +55,7 @@ class SearchConfig:
     proxy_batch: int = 64
     strides: str = PROXY.strides  # the stride rule of scaler.strides, for every candidate and the reference
     min_feature: int = PROXY.min_feature
-    confirm: int = 0  # the best K candidates (and the reference) trained again with more seeds (CLI: default_confirm)
+    confirm: int | None = None  # the best K candidates (and the reference) trained again with more seeds
     seeds: int = PROXY.seeds  # seeds per confirmed candidate, the trial's own seed among them
     jobs: int | None = PROXY.jobs  # worker processes on this machine (scaler.training.parallel)
 
@@ -66,12 +66,19 @@ class SearchConfig:
         return ProxyFidelity(width=self.width, strides=self.strides, min_feature=self.min_feature,
                              seeds=self.seeds, jobs=self.jobs)
 
+    @property
+    def confirmations(self) -> int:
+        """How many of the best candidates the search confirms with seeds: ``confirm``, else
+        ``default_confirm(trials)`` (resolved here, not stored, so ``replace(cfg, trials=...)`` follows)."""
+        return default_confirm(self.trials) if self.confirm is None else self.confirm
+
     def __post_init__(self) -> None:
         self.fidelity  # noqa: B018 (its checks)
-        if self.confirm < 0:
-            raise ScalerError(f"--confirm must be >= 0, got {self.confirm}")
-        if self.confirm > self.trials:
-            raise ScalerError(f"--confirm {self.confirm} is more than the {self.trials} trials (--trials) it confirms")
+        if self.confirmations < 0:
+            raise ScalerError(f"--confirm must be >= 0, got {self.confirmations}")
+        if self.confirmations > self.trials:
+            raise ScalerError(f"--confirm {self.confirmations} is more than the {self.trials} trials (--trials) "
+                              "it confirms")
         for value, allowed, what in ((self.objective, OBJECTIVES, "objective"), (self.sampler, SAMPLERS, "sampler"),
                                      (self.pruner, PRUNERS, "pruner"), (self.proxy, PROXIES, "proxy"),
                                      (self.pareto_metric, PARETO_METRICS, "pareto metric")):

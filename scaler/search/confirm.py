@@ -27,10 +27,10 @@ def confirm(rows: list[dict], reference: dict | None, baseline: dict | None, cfg
             log: Callable[[str], None]) -> dict | None:
     """Train the top candidates and the reference with more seeds; None when there is nothing to confirm
     (``--confirm 0``, a Pareto search, no finished candidate)."""
-    if cfg.confirm == 0 or cfg.objective == "pareto" or baseline is None:
+    if cfg.confirmations == 0 or cfg.objective == "pareto" or baseline is None:
         return None
     eligible = [r for r in rows if r["feasible"] and r["macs"] <= target] or [r for r in rows if r["feasible"]]
-    top = eligible[: cfg.confirm]
+    top = eligible[: cfg.confirmations]
     nets = top + ([reference] if reference is not None and all(r["trial"] != reference["trial"] for r in top) else [])
     seeds = [train_cfg.seed + i for i in range(cfg.seeds)]
     measured = _measure(nets, seeds, cfg, data, train_cfg, target, results, log)
