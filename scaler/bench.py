@@ -5,7 +5,8 @@ ImageNet. This is the same figure on the user's own data set: a preset of zoo mo
 user's family (the latest search's baseline and its rungs phi = 1..3 from ``scaler scale``) are all
 trained by one trainer at one fidelity (the proxy width, the resolution-aware stride rule of
 ``scaler.strides``), each with S seeds. A rung trains at the data's resolution times its
-resolution multiplier over the base, as compound scaling says. Every (model, seed) is one cell,
+resolution multiplier over the base, as compound scaling says, with the base's strides (the rule
+applied at the data's resolution, ``family_strides``). Every (model, seed) is one cell,
 a training kept in the results folder's one store (``scaler.training.store``: a run of kind
 ``bench`` under its ``training_key``), so an interrupted bench resumes where it stopped and a model
 whose network has changed since (a rung ``scaler scale`` rewrote) is trained again; the
@@ -30,7 +31,7 @@ from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
 from scaler.stats import compare, pareto, spread
-from scaler.strides import adapt_strides
+from scaler.strides import family_strides
 from scaler.training.fidelity import PROXY, ProxyFidelity
 from scaler.training.store import DataCache, Store, Training
 
@@ -174,17 +175,18 @@ class Bench:
         else:
             write_json(path, self.settings())
 
-    def trained_spec(self, entry: Entry, resolution: int) -> Spec:
-        """The entry at this bench's fidelity: the proxy width, the resolution, the stride rule."""
-        spec = entry.spec.scale(width=self.cfg.width, resolution=resolution)
-        return adapt_strides(spec, resolution, self.cfg.min_feature, self.cfg.strides)
+    def trained_spec(self, entry: Entry, base_resolution: int) -> Spec:
+        """The entry at this bench's fidelity: the proxy width, its resolution (``base_resolution``, the
+        data's, times its multiplier), the strides of its family's base at ``base_resolution``."""
+        spec = entry.spec.scale(width=self.cfg.width, resolution=round(base_resolution * entry.resolution_mult))
+        return family_strides(spec, base_resolution, self.cfg.min_feature, self.cfg.strides)
 
     def training(self, entry: Entry, seed: int, data: DataCache) -> Training:
         """One cell: the entry at this bench's fidelity, trained with ``seed`` on the data at its
         resolution (the data's times the entry's resolution multiplier)."""
-        resolution = round(data.base.resolution * entry.resolution_mult)
-        return Training(self.trained_spec(entry, resolution), dataclasses.replace(self.train_cfg, seed=seed),
-                        data.config(resolution), {"bench": self.cfg.name, "label": entry.label, "seed": seed})
+        spec = self.trained_spec(entry, data.base.resolution)
+        return Training(spec, dataclasses.replace(self.train_cfg, seed=seed), data.config(spec.resolution),
+                        {"bench": self.cfg.name, "label": entry.label, "seed": seed})
 
     def known(self, training: Training) -> dict | None:
         """The run an earlier call trained for this very network and settings (with its test accuracy), or

@@ -8,6 +8,15 @@ first, becomes stride 1. Branched blocks (inception modules) are left as written
 is what is trained and saved as DSL text; nominal counts (the zoo, the ladder) use the model as
 written. Policy ``as-written`` turns the rule off.
 
+A family (a base and every rung, grid point and comparison cell grown from it) has one set of strides:
+the rule is applied once, to the base at the base's training resolution, and every member keeps those
+strides at its own resolution (``family_strides``), as EfficientNet keeps B0's strides for B1..B7. A
+member's trained MACs then follow its counted ratio alpha * beta^2 * gamma^2; adapting each member at
+its own resolution (policy ``adapt-each``, the earlier behaviour, kept for comparison) gives a 37 px
+rung of B0 the base's 2x2 last map with the strides as written, so it trains with more downsampling
+than the base and costs far less than its ratio. No measurement says ``adapt-each`` is better, so
+``adapt`` (the base's strides) is the default. For a single model both adapt at its own resolution.
+
 Imports the DSL and the analytic counter only (no torch).
 """
 
@@ -19,7 +28,7 @@ from scaler.dsl import Model, Spec
 from scaler.errors import ScalerError
 from scaler.nn.complexity import complexity
 
-STRIDE_POLICIES = ("adapt", "as-written")
+STRIDE_POLICIES = ("adapt", "as-written", "adapt-each")
 #: The smallest last feature map (pixels a side) the ``adapt`` policy trains at; see docs/measurements.md's
 #: fidelity benchmark for the measurement behind it.
 DEFAULT_MIN_FEATURE = 2
@@ -65,6 +74,18 @@ def adapt_strides(spec: Spec, resolution: int, min_feature: int = DEFAULT_MIN_FE
     return dataclasses.replace(spec, layers=tuple(layers))
 
 
+def family_strides(spec: Spec, base_resolution: int, min_feature: int = DEFAULT_MIN_FEATURE,
+                   policy: str = "adapt") -> Spec:
+    """``spec``, a member of a family whose base trains at ``base_resolution``, with the strides it trains
+    with: under ``adapt`` the base's, the rule applied at ``base_resolution`` (depth and width leave the
+    strided layers as they are, so the member's own layers at that resolution decide the same strides as
+    the base's); under ``adapt-each`` the rule at the member's own resolution; under ``as-written`` its own."""
+    if check_policy(policy) != "adapt":
+        return adapt_strides(spec, spec.resolution, min_feature, policy)
+    family = adapt_strides(spec.scale(resolution=base_resolution), base_resolution, min_feature, policy)
+    return copy_strides(spec, family)
+
+
 def strides_changed(nominal: Spec, adapted: Spec) -> list[str]:
     """Which layers the rule changed, as ``stage2 s2->s1``, for logs and ``scaler inspect``."""
     changed = []
@@ -75,16 +96,17 @@ def strides_changed(nominal: Spec, adapted: Spec) -> list[str]:
     return changed
 
 
-def restore_strides(adapted: Spec, written: Model) -> Spec:
-    """``adapted`` with every layer's stride as ``written`` has it (a Space or Spec of the same layers,
-    e.g. the search space a trained candidate came from): the nominal model behind a trained one."""
-    if len(adapted.layers) != len(written.layers):
-        raise ScalerError(f"{adapted.name}: {len(adapted.layers)} layers, but the model as written has "
-                          f"{len(written.layers)}")
+def copy_strides(spec: Spec, source: Model) -> Spec:
+    """``spec`` with every layer's stride as ``source`` has it (a Space or Spec of the same layers): the
+    nominal model behind a trained one (``source`` the search space it came from), or a family member with
+    the base's adapted strides."""
+    if len(spec.layers) != len(source.layers):
+        raise ScalerError(f"{spec.name}: {len(spec.layers)} layers, but the model its strides come from has "
+                          f"{len(source.layers)}")
     layers = []
-    for layer, original in zip(adapted.layers, written.layers, strict=True):
+    for layer, original in zip(spec.layers, source.layers, strict=True):
         stride = getattr(original.block, "stride", None)
         if isinstance(stride, int) and getattr(layer.block, "stride", None) != stride:
             layer = dataclasses.replace(layer, block=dataclasses.replace(layer.block, stride=stride))
         layers.append(layer)
-    return dataclasses.replace(adapted, layers=tuple(layers))
+    return dataclasses.replace(spec, layers=tuple(layers))

@@ -45,7 +45,7 @@ def test_a_net_that_fits_is_left_alone_and_one_that_cannot_count_is_rescued() ->
 
 def test_bad_policy_and_size_are_one_line_errors() -> None:
     b0 = load_spec("efficientnet-b0")
-    with pytest.raises(ScalerError, match="unknown stride policy 'sometimes'; use one of adapt, as-written"):
+    with pytest.raises(ScalerError, match="unknown stride policy 'sometimes'; use one of adapt, as-written, adapt-each"):
         adapt_strides(b0, 28, policy="sometimes")
     with pytest.raises(ScalerError, match="at least 1 px"):
         adapt_strides(b0, 28, 0)
@@ -81,9 +81,9 @@ def test_bad_stride_flags_exit_2(cli, argv: list[str]) -> None:
 
 def test_restoring_the_written_strides_gives_the_nominal_model_back() -> None:
     from scaler.search import load_space
-    from scaler.strides import restore_strides
+    from scaler.strides import copy_strides
 
     b0 = load_spec("efficientnet-b0")
     adapted = adapt_strides(b0.scale(width=0.5, resolution=28), 28, 4)
-    back = restore_strides(adapted, load_space("mbconv"))  # strides are fixed in the space, as in B0
+    back = copy_strides(adapted, load_space("mbconv"))  # strides are fixed in the space, as in B0
     assert back == b0.scale(width=0.5, resolution=28)

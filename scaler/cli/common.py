@@ -112,7 +112,9 @@ def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
     """The resolution-aware stride rule (scaler.strides) for models trained below their resolution."""
     parser.add_argument("--strides", choices=STRIDE_POLICIES, default=STRIDE_POLICIES[0],
                         help="adapt (default): earliest strided layers become stride 1 until the last feature "
-                             "map is --min-feature px; as-written: train the strides as the DSL has them")
+                             "map is --min-feature px, decided once for the base at its training resolution and "
+                             "kept by every model grown from it; adapt-each: decided again at each grown model's "
+                             "own resolution; as-written: train the strides as the DSL has them")
     parser.add_argument("--min-feature", type=positive_int, default=DEFAULT_MIN_FEATURE,
                         help=f"smallest last feature map of --strides adapt (default {DEFAULT_MIN_FEATURE} px)")
 

@@ -19,8 +19,9 @@ val_acc, val_std, seeds, vs_compound, vs_low, vs_high, verdict, trained_macs), `
 x = "mac_ratio"), ``compare.json`` (the full comparison table and predictions) and ``summary.json``
 (what the last call printed, as JSON).
 
-Every trained model goes through the stride rule of ``scaler.strides`` at its training resolution
-(``--strides``, ``--min-feature``); ladders count the model as written, the comparison's matched MACs
+Every trained model keeps the strides the stride rule of ``scaler.strides`` gives the base at the
+base's training resolution (``--strides``, ``--min-feature``; ``adapt-each`` decides them again at
+each model's own resolution); ladders count the model as written, the comparison's matched MACs
 the model as trained. With ``--seeds S`` every comparison cell and the grid's best points are trained
 with S seeds and reported as mean ± std with paired verdicts (``scaler.stats``).
 

@@ -12,7 +12,7 @@ from scaler.dsl import Space, Spec, parse_text
 from scaler.errors import ScalerError
 from scaler.results import schema
 from scaler.scaling.config import PAPER_BASE, drop_float_noise
-from scaler.strides import restore_strides
+from scaler.strides import copy_strides
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def _from_search(path: Path, storage: str | None, results: str | Path | None, so
     try:
         space = next(iter(parse_text(settings["space"]).values()))
         nominal_width, nominal_res = space.width, space.resolution
-        if settings.get("strides") == "adapt":  # the search trained (and saved) adapted strides
-            spec = restore_strides(spec, space)
+        if settings.get("strides") in ("adapt", "adapt-each"):  # the search trained (and saved) adapted strides
+            spec = copy_strides(spec, space)
     except (ScalerError, KeyError, StopIteration):
         nominal_width, nominal_res = spec.width / width, spec.resolution
     if not isinstance(nominal_width, (int, float)) or abs(nominal_width * width - spec.width) > 1e-9:

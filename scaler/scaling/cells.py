@@ -3,9 +3,11 @@
 Every model is counted at two sizes: *nominal* (the base's own width and resolution, e.g. 224 px,
 3 input channels and 1000 classes like ``scaler zoo``: the ladder) and *fidelity* (times the proxy
 width, at the training resolution and the data's channels and classes: what is planned). What is
-trained is the fidelity Spec through the stride rule of ``scaler.strides`` at its training
-resolution (a net written for 224 px would end in a 1x1 map at 28 px); ladders count the model as
-written, the matched-MACs comparison the model as trained. Trainings go through the one store of
+trained is the fidelity Spec with the family's strides (``scaler.strides.family_strides``: the stride
+rule applied once, to the base at the base's training resolution, since a net written for 224 px
+would end in a 1x1 map at 28 px; every rung, grid point and comparison cell keeps the base's strides
+at its own resolution); ladders count the model as written, the matched-MACs comparison the model as
+trained. Trainings go through the one store of
 ``scaler.training.store``: a trained model is saved as a run (kind ``scale``, its trained Spec) under
 its ``training_key``, so a later call (or another stage) reuses it instead of training it again. A
 cell's runs over its seeds are summed up by ``seed_summary`` and set against another's by ``paired``.
@@ -23,7 +25,7 @@ from typing import Any
 from scaler.dsl import Spec
 from scaler.scaling.growth import count, grow
 from scaler.stats import compare, spread
-from scaler.strides import DEFAULT_MIN_FEATURE, adapt_strides
+from scaler.strides import DEFAULT_MIN_FEATURE, family_strides
 from scaler.training.config import TrainConfig
 from scaler.training.store import DataCache, Store, Training
 
@@ -31,7 +33,7 @@ from scaler.training.store import DataCache, Store, Training
 @dataclass
 class Fidelity:
     """How scaled models are trained: proxy width, the data (at the base's resolution), the trainer, the
-    stride rule every trained Spec goes through at its training resolution, the seeds per cell, and the
+    stride rule (the family's strides, decided at the base's training resolution), the seeds per cell, and the
     store their runs are kept in (the results folder's)."""
 
     width: float
@@ -70,17 +72,18 @@ class Fidelity:
         return grow(spec, width=self.width).scale(resolution=self.resolution)
 
     def trained(self, spec: Spec) -> Spec:
-        """The Spec as trained: the stride rule applied at its own (training) resolution. Plans and MAC
-        ratios use the model as written; this is what is trained, keyed and saved."""
-        return adapt_strides(spec, spec.resolution, self.min_feature, self.strides)
+        """The Spec as trained: with the family's strides, the stride rule applied at the base's training
+        resolution (``adapt-each``: at the Spec's own). Plans and MAC ratios use the model as written;
+        this is what is trained, keyed and saved."""
+        return family_strides(spec, self.resolution, self.min_feature, self.strides)
 
     def count(self, spec: Spec) -> Any:
         """The Spec's counts with the data's input channels and classes."""
         return count(spec, self.in_channels, self.num_classes)
 
     def trained_macs(self, spec: Spec) -> int:
-        """The MACs of ``spec`` as trained (the stride rule at its resolution): what a comparison at
-        matched MACs must match, since below ~33 px the rule makes a lower resolution cost more."""
+        """The MACs of ``spec`` as trained (with the family's strides): what a comparison at matched MACs
+        must match (under ``adapt-each`` a rung at 33 px trains cheaper than the 28 px base)."""
         return self.count(self.trained(spec)).macs
 
     def describe(self) -> dict:
@@ -93,7 +96,7 @@ class Fidelity:
                 "batch_size": self.train.batch_size, "optimizer": self.train.optimizer, "lr": self.train.lr}
 
     def training(self, spec: Spec, extra: dict, seed: int | None = None) -> Training:
-        """``spec`` (as written) as this fidelity trains it: the stride rule at its resolution, the trainer
+        """``spec`` (as written) as this fidelity trains it: the family's strides, the trainer
         with ``seed`` (default the trainer's), the data cut at that resolution; ``extra`` for its run."""
         trained = self.trained(spec)
         train = self.train if seed is None else dataclasses.replace(self.train, seed=seed)
@@ -102,7 +105,7 @@ class Fidelity:
     def train_or_reuse(self, spec: Spec, extra: dict, save_weights: bool = False,
                        callback: Callable[[Any], None] | None = None, seed: int | None = None,
                        evaluate_test: bool = False) -> tuple[dict, bool]:
-        """Train ``spec`` (as written) at this fidelity with the stride rule and trainer ``seed`` (default
+        """Train ``spec`` (as written) at this fidelity with the family's strides and trainer ``seed`` (default
         the trainer's), or reuse a finished run of the same trained network and settings.
 
         Returns the run record and whether it was reused. Every trained model is saved as a run (kind

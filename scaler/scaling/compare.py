@@ -2,7 +2,7 @@
 
 At each MAC ratio (2x, 4x, 8x by default) the base at fidelity is scaled by depth only, width only,
 resolution only (each multiplier found by bisection on the counted MACs of the model as trained) and
-compound (phi found likewise); each is trained with the stride rule and every seed, compared with
+compound (phi found likewise); each is trained with the base's strides and every seed, compared with
 compound at the same ratio paired by seed, a power law is fitted per strategy to the means and read
 at exactly the requested ratios and at the next rungs.
 """
@@ -119,9 +119,9 @@ class Planned(NamedTuple):
 
 def compare_plan(base_fid: Spec, coefficients: Coefficients, fidelity: Fidelity, ratios: Sequence[float],
                  key: str) -> list[Planned]:
-    """The baseline, then every strategy at every ratio, matched on the MACs of the models as trained:
-    counted as written, B0 grown to 33 px would be "2x" yet train at half the cost of the 28 px base,
-    whose stem the stride rule keeps at stride 1."""
+    """The baseline, then every strategy at every ratio, matched on the MACs of the models as trained
+    (with the family's strides; under ``--strides adapt-each`` B0 grown to 33 px, counted as written "2x",
+    would train at half the cost of the 28 px base, whose stem the stride rule keeps at stride 1)."""
     m0 = fidelity.trained_macs(base_fid)
     plan = [Planned("baseline", 1.0, {"depth": 1.0, "width": 1.0, "resolution": 1.0},
                     dataclasses.replace(base_fid, name=f"{key}-baseline"), m0)]

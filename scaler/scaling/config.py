@@ -69,7 +69,8 @@ class ScaleConfig:
 
     ``width`` (None: the search's, else the proxy fidelity's), ``strides``, ``min_feature``, ``seeds`` and
     ``jobs`` are the proxy fidelity (``ProxyFidelity``, which checks them): ``strides`` and ``min_feature``
-    are the stride rule (``scaler.strides``) every trained model goes through at its training resolution;
+    are the stride rule (``scaler.strides``): by default applied once, to the base at its training
+    resolution, every trained model keeping the base's strides;
     ``seeds`` is how many trainer seeds each comparison cell and each of the grid's top points gets
     (``--seed`` and the next ones), so differences come with their noise: one unless told, since the grid
     and the comparison train many nets.

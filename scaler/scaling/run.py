@@ -48,7 +48,8 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         changed = strides_changed(base_fid, fidelity.trained(base_fid))
         if changed:
             log(f"strides adapted to {base_fid.resolution} px (last feature map >= {cfg.min_feature} px): "
-                f"{', '.join(changed)}; --strides as-written trains the base as written")
+                f"{', '.join(changed)}" + (", kept by every model grown from it" if cfg.strides == "adapt" else "")
+                + "; --strides as-written trains the models as written")
     grid = None
     if coefficients is None:
         assert fidelity is not None and base_fid is not None and points is not None
@@ -151,7 +152,7 @@ def search_coefficients(cfg: ScaleConfig, base: Base, base_fid: Spec, points: Se
 
 def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fidelity) -> dict[str, dict]:
     """Train ladder rungs at fidelity (published ones with their dropout and repeats rounded up, as built),
-    with the stride rule, each evaluated once on the test set too: the rungs are the models to deploy.
+    with the base's strides, each evaluated once on the test set too: the rungs are the models to deploy.
 
     Returns, by rung name, what training adds to its row: val_acc, test_acc, fidelity_macs (as written),
     trained_macs (as trained), fidelity_resolution, run.
