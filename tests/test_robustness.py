@@ -284,3 +284,5 @@ def test_bad_evaluation_input_fails_before_any_work(tiny_data: Dataset) -> None:
         evaluate_robustness(tiny_model(0), tiny_data, severities=[0])
     with pytest.raises(ScalerError, match="images must be between 1 and 24"):
         evaluate_robustness(tiny_model(0), tiny_data, images=25)
+    with pytest.raises(ScalerError, match="at least 2 frames"):
+        evaluate_robustness(tiny_model(0), tiny_data, frames=1)

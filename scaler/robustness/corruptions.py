@@ -13,14 +13,16 @@ Severity constants. Hendrycks & Dietterich (ICLR 2019, "Benchmarking Neural Netw
 Common Corruptions and Perturbations") give two constant sets, ImageNet-C's for 224 px and
 CIFAR-10-C's for 32 px (``make_cifar_c.py`` in github.com/hendrycks/robustness). The images here are
 28 px (Fashion-MNIST) or 32 px (CIFAR), so the CIFAR-10-C constants are used where one exists:
-intensity constants (noise scales, contrast and brightness factors, JPEG qualities, pixelation ratios,
-zoom ranges, fog strengths) as published, and constants measured in pixels (blur sigmas and radii,
+intensity constants (noise scales, contrast and brightness factors, JPEG qualities, zoom ranges,
+fog strengths) as published, and constants measured in pixels (blur sigmas and radii,
 glass-blur shifts, motion-blur lengths) scaled by H / 32, so a 28 px image gets the same blur relative
-to its size. Where CIFAR-10-C has no corruption (rotate, shear, scale, translate) or its recipe needs
-ImageMagick, OpenCV or image files (motion blur's kernel, spatter's water drops, fog's diamond-square
-plasma), the recipe is re-derived here and its constants chosen to span a comparable range: the
-docstring of each says which. Below about 24 px the scaled lengths shrink under half a pixel and
-neighbouring severities of the lightest blurs and shifts can round to the same 8-bit image.
+to its size. Where CIFAR-10-C has no such corruption (rotate, shear, scale, translate), its recipe
+needs ImageMagick or OpenCV (motion blur, spatter), or its damage does not grow with severity at
+this size (glass blur, pixelate, elastic, defocus blur's whole-pixel disk), the recipe is re-derived
+here with constants spanning a comparable range; fog draws its cloud with value noise instead of
+diamond-square plasma. The docstring of each says which. Below about 24 px the scaled lengths shrink
+under half a pixel, and neighbouring severities of the lightest blurs and shifts can round to the
+same 8-bit image.
 """
 
 from __future__ import annotations

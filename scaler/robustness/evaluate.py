@@ -23,7 +23,13 @@ from scaler.data import Dataset
 from scaler.errors import ScalerError
 from scaler.robustness import metrics
 from scaler.robustness.corruptions import CORRUPTION_NAMES, CORRUPTIONS, SEVERITIES, check_severity, get_corruption
-from scaler.robustness.sequences import DEFAULT_FRAMES, SEQUENCE_NAMES, get_sequence, perturbation_frames
+from scaler.robustness.sequences import (
+    DEFAULT_FRAMES,
+    SEQUENCE_NAMES,
+    check_frames,
+    get_sequence,
+    perturbation_frames,
+)
 
 CHUNK = 500
 """Images per generator and per forward pass: fixed, so the corrupted images never depend on a batch size."""
@@ -100,6 +106,8 @@ def evaluate_robustness(
     names = [get_corruption(n).name for n in corruptions]
     sequence_names = [get_sequence(n).name for n in sequences]
     severities = [check_severity(s) for s in severities]
+    if sequence_names:
+        check_frames(frames)
     total = len(data.x_test)
     count = total if images is None else images
     if not 1 <= count <= total:

@@ -101,11 +101,17 @@ def get_sequence(name: str) -> Perturbation:
     return SEQUENCES[key]
 
 
+def check_frames(frames: int) -> int:
+    """``frames`` if a sequence can have that many (at least 2), else a one-line ScalerError."""
+    if frames < 2:
+        raise ScalerError(f"a perturbation sequence needs at least 2 frames, got {frames}")
+    return frames
+
+
 def perturbation_frames(images: Tensor, name: str, frames: int, generator: torch.Generator) -> list[Tensor]:
     """The ``frames`` frames of sequence ``name`` for ``images`` (N x C x H x W in [0, 1]), each like ``images``."""
     sequence = get_sequence(name)
-    if frames < 2:
-        raise ScalerError(f"a perturbation sequence needs at least 2 frames, got {frames}")
+    check_frames(frames)
     if sequence.step is None:
         fn = CORRUPTIONS[sequence.corruption].fn
         return [fn(images, 1, generator) for _ in range(frames)]
