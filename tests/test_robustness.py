@@ -269,7 +269,11 @@ def test_compare_with_a_reference(tiny_data: Dataset) -> None:
     assert set(summary.seen.relative_flip_rates) == {"translate"}
     expected = metrics.corruption_errors({n: run.errors[n] for n in ("gaussian_noise", "contrast")}, reference.errors)
     assert summary.unseen.corruption_errors == pytest.approx(expected, nan_ok=True)
-    assert json.dumps(summary.to_dict(), allow_nan=True)
+    assert json.loads(json.dumps(summary.to_dict(), allow_nan=False))["seen"]["corruptions"] == ["translate"]
+    unhurt = compare(run, dataclasses.replace(run, clean_error=1.0))  # no corruption raises its error above clean
+    assert unhurt.unseen.corruption_errors == pytest.approx({"gaussian_noise": 1.0, "contrast": 1.0})
+    assert "relative CE contrast" in unhurt.undefined and math.isnan(unhurt.unseen.relative_mce)
+    assert unhurt.to_dict()["unseen"]["relative_mce"] is None
     with pytest.raises(ScalerError, match="same data set") as err:
         compare(run, dataclasses.replace(reference, data="cifar10"))
     assert "\n" not in str(err.value)

@@ -200,7 +200,16 @@ class RobustnessSummary:
     undefined: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Plain data for strict JSON: an undefined ratio (NaN) becomes None (null)."""
+        return _nan_to_none(asdict(self))
+
+
+def _nan_to_none(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def compare(result: RobustnessResult, reference: RobustnessResult) -> RobustnessSummary:
