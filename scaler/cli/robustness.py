@@ -23,9 +23,8 @@ from scaler.cli.common import add_json_argument, add_results_argument, positive_
 from scaler.training.config import TrainConfig
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from scaler.data import Dataset
+    from scaler.export import TrainedRun
     from scaler.results.record import RunRecord
     from scaler.robustness.evaluate import RobustnessResult, RobustnessSummary
 
@@ -53,12 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 @dataclass
 class _Model:
-    """One run to evaluate: its id, folder, record, module (raw pixels in) and the test images it gets."""
+    """One run to evaluate: its id, folder, record, rebuilt module (raw pixels in) and the test images it gets."""
 
     run_id: str
     path: Path
     record: RunRecord
-    module: nn.Module
+    trained: TrainedRun
     data: Dataset
 
 
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{model.run_id}: {len(corruptions)} corruptions x {len(severities)} severities on {images} images",
               file=sys.stderr)
         result = evaluate_robustness(
-            model.module, model.data, seed=args.seed, corruptions=corruptions, severities=severities,
+            model.trained.model, model.data, seed=args.seed, corruptions=corruptions, severities=severities,
             frames=args.frames, images=images, augmented=bool(model.record.train.get("augment", True)),
             progress=lambda line, run_id=model.run_id: print(f"{run_id}: {line}", file=sys.stderr),
         )
@@ -142,7 +141,8 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[_Model]:
         if (data.num_classes, data.in_channels) != (record.num_classes, record.in_channels):
             raise ScalerError(f"run {path} classifies {record.num_classes} classes of {record.in_channels}-channel "
                               f"images, {data.name} has {data.num_classes} of {data.in_channels}")
-        models.append(_Model(record.run_id or path.name, path, record, trained.model.to(device), data))
+        trained.model.to(device)
+        models.append(_Model(record.run_id or path.name, path, record, trained, data))
     return models
 
 
