@@ -77,6 +77,7 @@ def test_the_reference_alone_scores_one(runs, capsys) -> None:
     ("severity 6", ["--severities", "1-6"]),
     ("reference on other data", None),
     ("missing run", ["--reference", "no-such-run"]),
+    ("--data with other classes", ["--data", OTHER_DATA]),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, capsys, tmp_path, case, bad) -> None:
     root = Path(runs["root"])

@@ -5,8 +5,8 @@ Each run is rebuilt from its folder as ``scaler export`` rebuilds it (its Spec, 
 the module, the normalisation it was trained with), so every run is fed the same test images as 8-bit
 pixels in [0, 1]: the test split of the data set it recorded, at its resolution. Everything the
 command is told is checked before anything is evaluated; each run's numbers are kept under
-``results/robustness/<name>/cache/`` by run id, seed, corruptions, severities, images and frames, so a
-rerun (and the reference of a later comparison under the same name) is read back, not recomputed.
+``results/robustness/<name>/cache/`` by run id, data set, seed, corruptions, severities, images and
+frames, so a rerun (and the reference of a later comparison under the same name) is read back, not recomputed.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, RobustnessResult] = {}
     for model in models:
         images = min(args.images or len(model.data.x_test), len(model.data.x_test))
-        key = json.dumps({"run": model.run_id, **settings, "images": images}, sort_keys=True)
+        key = json.dumps({"run": model.run_id, "data": model.data.name, **settings, "images": images}, sort_keys=True)
         cache = folder / ROBUSTNESS_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
         cached, _ = read_json(cache) if cache.is_file() else (None, None)
         if cached is not None and cached.get("key") == key:
