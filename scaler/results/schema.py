@@ -83,3 +83,9 @@ BENCH = Table("table.csv", columns=("label", "series", "phi", "seeds", "val_acc"
 BENCHMARK_CELLS = "cells"
 BENCH_SETTINGS = "settings.json"
 BENCH_SUMMARY = "summary.json"
+
+# robustness/<name>/ (``scaler robustness``): the summary of the last comparison, and each evaluated
+# run's numbers under cache/<key>.json (run id, seed, corruptions, severities, images, frames)
+ROBUSTNESS = "robustness"
+ROBUSTNESS_SUMMARY = "summary.json"
+ROBUSTNESS_CACHE = "cache"
