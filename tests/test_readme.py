@@ -26,7 +26,8 @@ README_MAX_LINES = 250
 VALUES = {"--family": "resnet", "--width": "0.5", "--depth": "1.2", "--resolution": "32", "--data": "fashion-mnist",
           "--epochs": "1", "--trials": "4", "--storage": "sqlite:///results/studies.db", "--base": "latest",
           "--seeds": "3", "--run": "20261204-plain-cnn", "TARGET": "efficientnet-b0", "NAME": "efficientnet-b0",
-          "FILE": "search_spaces/mbconv.arch"}
+          "FILE": "search_spaces/mbconv.arch", "RUN": "20261204-plain-cnn",
+          "REF": "20261201-plain-cnn", "NAMES": "noise,rotate"}
 
 
 def code_lines(text: str) -> list[str]:
