@@ -341,7 +341,11 @@ def check_bench(ctx: Context) -> str:
                                    *ctx.data_args(s.small_train_size), "--epochs", "1", "--device", ctx.device,
                                    "--results", str(results), "--json"))
     parse_json(out, "scaler bench")
-    cells = [json.loads(p.read_text()) for p in sorted((results / "bench").glob("*/cells/*.json"))]
+    from scaler.results.schema import RUN_RECORD, RUNS
+
+    # a bench's cells are runs of kind "bench" in the results folder's training store
+    records = (json.loads(p.read_text()) for p in sorted((results / RUNS).glob(f"*/{RUN_RECORD}")))
+    cells = [r for r in records if r.get("kind") == "bench"]
     expect(len(cells) == len(models), f"{len(cells)} bench cells written, not {len(models)}")
     device, precision = ctx.facts["device"], "bfloat16" if ctx.cuda else "float32"
     for cell in cells:
