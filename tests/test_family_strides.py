@@ -82,7 +82,7 @@ def test_grid_points_and_compare_cells_keep_the_base_strides(fidelity: Fidelity)
     for point in grid_candidates(base_fid, 0.2, ((1.0, 2.0),) * 3, 0.3, 0.5, 1, 4, "b0"):
         check_member(fidelity, point.spec, base_fid)
     plan = compare_plan(base_fid, PAPER, fidelity, [2.0, 4.0], "b0")
-    assert {p.strategy for p in plan} == {"baseline", "depth", "width", "resolution", "compound"}
+    assert {p.strategy for p in plan} == {"baseline", "depth", "width", "resolution", "compound", "dwr"}
     for cell in plan:
         check_member(fidelity, cell.spec, base_fid)
 

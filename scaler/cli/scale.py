@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                                             f"else {scaling_config.DEFAULT_PROXY_WIDTH:g})")
     scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
     scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")
-    scale.add_argument("--compare", action="store_true", help="depth/width/resolution/compound at matched MACs + laws")
+    scale.add_argument("--compare", action="store_true", help="depth/width/resolution/compound/dwr at matched MACs + laws")
     ratios = ",".join(f"{r:g}" for r in scaling_config.DEFAULT_RATIOS)
     scale.add_argument("--ratios", default=ratios, help=f"MAC ratios of --compare (default {ratios})")
     scale.add_argument("--bootstrap", type=int, default=ScaleConfig.bootstrap,

@@ -22,7 +22,8 @@ from scaler import report
 from scaler.stats import Z95, pareto
 
 PALETTE = qualitative.Plotly + qualitative.D3
-STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd"}
+STRATEGY_COLORS = {"compound": "#d62728", "depth": "#1f77b4", "width": "#2ca02c", "resolution": "#9467bd",
+                   "dwr": "#ff7f0e"}
 LADDER_COLORS = {"derived": "#d62728", "published": "#1f77b4"}
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#ff7f0e", "FAIL": "#7f7f7f", "RUNNING": "#2ca02c"}
 MUTED = "#9e9e9e"
@@ -498,10 +499,10 @@ def law_x_label(fit: Mapping[str, Any], xcol: str | None = None) -> str:
 
 def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float]] | None = None,
                     extrapolate: float = 4.0) -> go.Figure:
-    """Accuracy vs MACs of each scaling strategy (depth, width, resolution only, compound), the
+    """Accuracy vs MACs of each scaling strategy (depth, width, resolution only, compound, dWr), the
     fitted law accuracy = 1 - (a * x^-b + c) through them, extrapolated ``extrapolate`` times past
     the largest measured model (dashed), with its 95% band (compound's shown, the others one
-    legend click away, as four overlapping bands hide the curves). A table written with seeds
+    legend click away, as five overlapping bands hide the curves). A table written with seeds
     (``val_std``, ``seeds``, ``verdict``) draws each cell's spread over seeds as an error bar and says
     its verdict against compound on hover; an older one without them draws the points alone."""
     df = compare.dropna(subset=["macs", "val_acc"])
@@ -511,7 +512,7 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
     fits = fits or {}
     fig = go.Figure()
     present = set(df["strategy"].unique().tolist())
-    strategies = [s for s in ("compound", "depth", "width", "resolution") if s in present]
+    strategies = [s for s in STRATEGY_COLORS if s in present]
     strategies += sorted(present - set(strategies))
     for i, strategy in enumerate(strategies):
         g = df[df["strategy"] == strategy].sort_values("macs")

@@ -47,8 +47,9 @@ SEARCH_SUMMARY = "summary.json"
 SEARCH_TRIALS = "trials.csv"
 
 # scale/<base>/
-#: The single-dimension strategies and compound scaling, as the compare table's ``strategy`` column names them.
-STRATEGIES = ("depth", "width", "resolution", "compound")
+#: The single-dimension strategies, compound scaling and the fast compound scaling dWr (Dollar, Singh and
+#: Girshick 2021, ``scaler.scaling.compare.DWR_EXPONENTS``), as the compare table's ``strategy`` column names them.
+STRATEGIES = ("depth", "width", "resolution", "compound", "dwr")
 GRID = Table("grid.csv", columns=("alpha", "beta", "gamma", "val_acc", "macs", "params"),
              required=("alpha", "beta", "gamma", "val_acc"),
              numeric=("alpha", "beta", "gamma", "val_acc", "macs", "params"))
@@ -59,13 +60,14 @@ LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", 
 #: One row per (strategy, ratio) cell: ``macs`` counts the model as trained (the stride rule: what the
 #: ratios match), ``trained_macs`` what its run recorded; ``val_acc`` is the mean over ``seeds`` finished
 #: seeds, ``val_std`` their spread, and ``vs_compound`` [``vs_low``, ``vs_high``] the cell minus compound
-#: at the same ratio paired by seed with its 95% interval and ``verdict``. Files written before seeds
-#: have only the first four columns; readers need only ``required``.
+#: at the same ratio paired by seed with its 95% interval and ``verdict``; ``acts`` counts the activations
+#: (output elements of the conv and linear layers) of the model as trained. Files written before seeds
+#: have only the first four columns, those before activations no ``acts``; readers need only ``required``.
 COMPARE = Table("compare.csv", columns=("strategy", "mac_ratio", "macs", "val_acc", "val_std", "seeds",
-                                        "vs_compound", "vs_low", "vs_high", "verdict", "trained_macs"),
+                                        "vs_compound", "vs_low", "vs_high", "verdict", "trained_macs", "acts"),
                 required=("strategy", "macs", "val_acc"),
                 numeric=("mac_ratio", "macs", "val_acc", "val_std", "seeds", "vs_compound", "vs_low", "vs_high",
-                         "trained_macs"))
+                         "trained_macs", "acts"))
 COEFFICIENTS = "coefficients.json"
 FITS = "fits.json"
 COMPARE_DETAIL = "compare.json"

@@ -81,10 +81,14 @@ class Fidelity:
         """The Spec's counts with the data's input channels and classes."""
         return count(spec, self.in_channels, self.num_classes)
 
+    def trained_count(self, spec: Spec) -> Any:
+        """The counts of ``spec`` as trained (with the family's strides): params, MACs, activations."""
+        return self.count(self.trained(spec))
+
     def trained_macs(self, spec: Spec) -> int:
         """The MACs of ``spec`` as trained (with the family's strides): what a comparison at matched MACs
         must match (under ``adapt-each`` a rung at 33 px trains cheaper than the 28 px base)."""
-        return self.count(self.trained(spec)).macs
+        return self.trained_count(spec).macs
 
     def describe(self) -> dict:
         """The fidelity as JSON: proxy width, resolution, stride rule, data and trainer settings (what a

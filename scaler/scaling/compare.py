@@ -1,10 +1,11 @@
 """Single-dimension vs compound scaling at matched MACs (the paper's Tables 3 and 7, on the user's data).
 
 At each MAC ratio (2x, 4x, 8x by default) the base at fidelity is scaled by depth only, width only,
-resolution only (each multiplier found by bisection on the counted MACs of the model as trained) and
-compound (phi found likewise); each is trained with the base's strides and every seed, compared with
-compound at the same ratio paired by seed, a power law is fitted per strategy to the means and read
-at exactly the requested ratios and at the next rungs.
+resolution only (each multiplier found by bisection on the counted MACs of the model as trained),
+compound (phi found likewise) and dWr, the fast compound scaling of Dollar et al. (its growth s found
+likewise); each is trained with the base's strides and every seed, counted (MACs and activations as
+trained), compared with compound at the same ratio paired by seed, a power law is fitted per strategy
+to the means and read at exactly the requested ratios and at the next rungs.
 """
 
 from __future__ import annotations
@@ -21,10 +22,24 @@ from scaler.errors import ScalerError
 from scaler.results.schema import STRATEGIES
 from scaler.scaling.cells import Fidelity, paired, seed_summary
 from scaler.scaling.coefficients import Coefficients
+from scaler.scaling.config import drop_float_noise
 from scaler.scaling.growth import at_phi, grow
 from scaler.scaling.laws import PowerLaw, fit_power_law
 from scaler.stats import Spread
 from scaler.training.config import network_identity
+
+DWR_EXPONENTS = {"depth": 0.1, "width": 0.4, "resolution": 0.05}
+"""The fast compound scaling dWr of Dollar, Singh and Girshick, "Fast and Accurate Model Scaling" (CVPR 2021;
+pycls's model scaler, alpha = 0.8): for a MACs growth s, depth times s^0.1, width s^0.4 and resolution s^0.05,
+a 0.1 / 0.8 / 0.1 share of the MACs (d * w^2 * r^2 = s). Activations (d * w * r^2) then grow about s^0.6,
+near width-only scaling's s^0.5 and well under compound's (EfficientNet's 1.2, 1.1, 1.15: s^0.85)."""
+
+
+def dwr_multipliers(s: float) -> tuple[float, float, float]:
+    """(depth, width, resolution) multipliers of dWr for a MACs growth ``s`` (``DWR_EXPONENTS``)."""
+    e = DWR_EXPONENTS
+    return (drop_float_noise(s ** e["depth"]), drop_float_noise(s ** e["width"]),
+            drop_float_noise(s ** e["resolution"]))
 
 
 def solve_ratio(make: Callable[[float], Spec], macs: Callable[[Spec], int], target: float, lo: float = 1.0,
@@ -96,6 +111,10 @@ def strategy_spec(strategy: str, base_fid: Spec, ratio: float, coefficients: Coe
                                  max(1.0, math.log(ratio) / math.log(coefficients.product)))
         d, w, r = coefficients.multipliers(x)
         return {"depth": d, "width": w, "resolution": spec.resolution / res0, "phi": x}, spec, m
+    if strategy == "dwr":
+        x, spec, m = solve_ratio(lambda s: grow(base_fid, *dwr_multipliers(s), name=name), macs, target, 1.0, ratio)
+        d, w, _ = dwr_multipliers(x)
+        return {"depth": d, "width": w, "resolution": spec.resolution / res0, "s": x}, spec, m
     raise ScalerError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
 
 
@@ -141,7 +160,8 @@ def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[di
                                                     plan[i].spec.resolution, i))
     rows: list[dict | None] = [None] * len(plan)
     cells = [(plan[i].spec, {"stage": "compare", "base": key, "strategy": plan[i].strategy, "mac_ratio": plan[i].ratio,
-                             **({"phi": plan[i].mult["phi"]} if "phi" in plan[i].mult else {})}) for i in order]
+                             **{k: plan[i].mult[k] for k in ("phi", "s") if k in plan[i].mult}}) for i in order]
+    a0 = fidelity.trained_count(plan[0].spec).acts
     start = time.perf_counter()
     for n, (i, (records, trained)) in enumerate(zip(order, fidelity.train_cells(cells), strict=True), 1):
         strategy, ratio, mult, spec, m = plan[i]
@@ -150,10 +170,12 @@ def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[di
         log(f"compare {n}/{len(plan)} {strategy} {ratio:g}x (d={mult['depth']:.3g} w={mult['width']:.3g} "
             f"r={spec.resolution} px, {m / m0:.2f}x MACs): {acc} over {len(records)} seed(s)"
             + (" (reused earlier runs)" if not trained else f" at {time.perf_counter() - start:.0f} s"))
-        cx = fidelity.count(spec)
+        cx = fidelity.trained_count(spec)
         rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
+                   "acts": cx.acts, "acts_ratio": cx.acts / a0,
                    "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],
-                   "resolution_px": spec.resolution, "phi": mult.get("phi"), "params": cx.params, "name": spec.name,
+                   "resolution_px": spec.resolution, "phi": mult.get("phi"), "s": mult.get("s"), "params": cx.params,
+                   "name": spec.name,
                    **cell, "trained_macs": records[0].get("macs"),
                    "train_time_s": sum(r.get("train_time_s") or 0.0 for r in records), "reused": not trained}
     table = [r for r in rows if r is not None]

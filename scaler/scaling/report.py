@@ -122,17 +122,33 @@ def _ladder_lines(rows: list[dict]) -> list[str]:
                 *([("val_acc", "val acc", _acc), ("test_acc", "test acc", _acc)] if trained else [])])]
 
 
+def _acts_lines(rows: list[dict]) -> list[str]:
+    """Per strategy, how its activations (as trained) grew over the base's at each MAC ratio, next to
+    d * w * r^2, what its multipliers alone give (dWr's point: about s^0.6, compound's more)."""
+    rows = [r for r in rows if r["strategy"] != "baseline" and r.get("acts_ratio") is not None]
+    if not rows:
+        return []
+    lines = ["activations (output elements, as trained) over the base's at each MAC ratio "
+             "(d*w*r^2 of the multipliers in brackets):"]
+    for strategy in dict.fromkeys(r["strategy"] for r in rows):
+        lines.append(f"  {strategy:<10} " + ", ".join(
+            f"{r['mac_ratio']:g}x MACs: {r['acts_ratio']:.2f}x acts "
+            f"({r['depth'] * r['width'] * r['resolution'] ** 2:.2f}x)" for r in rows if r["strategy"] == strategy))
+    return lines
+
+
 def _compare_lines(cmp: dict) -> list[str]:
     """The matched-MACs table, the best strategy per ratio, the fitted laws and their predictions."""
     seeds = cmp.get("seeds", 1)
-    lines = ["\nsingle-dimension vs compound scaling at matched MACs (like the paper's Tables 3 and 7), "
+    lines = ["\nsingle-dimension vs compound (and dWr) scaling at matched MACs (like the paper's Tables 3 and 7), "
              + (f"mean ± std over {seeds} seeds, each against compound at its ratio paired by seed (95% CI):"
                 if seeds > 1 else "one seed (--seeds S gives spreads and verdicts):"),
              format_table([{**r, "acc": _spread(r), "vs": _versus(r, "vs_compound")} for r in cmp["rows"]], [
                  ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", _ratio),
                  ("achieved_ratio", "MACs", _ratio), ("depth", "d", _mult), ("width", "w", _mult),
-                 ("resolution", "r", _mult), ("params", "params", si), ("acc", "val acc", str),
+                 ("resolution", "r", _mult), ("params", "params", si), ("acts", "acts", si), ("acc", "val acc", str),
                  ("vs", "vs compound", str)])]
+    lines += _acts_lines(cmp["rows"])
     off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
     if off:
         lines.append("  rounding (repeats, channels, stride-2 feature maps) kept these off their target: " + ", ".join(
