@@ -65,7 +65,7 @@ def test_dwr_multipliers_follow_s_and_hit_the_mac_ratio(target: float) -> None:
 
 def test_dwr_activations_grow_between_width_only_and_compound_at_matched_macs() -> None:
     """Activations grow as d * w * r^2: width-only s^0.5, dWr s^0.6, EfficientNet's compound s^0.85 (depth and
-    resolution only: s). Measured on B0 at 224 px (width 1.45x acts at 2x MACs, dWr 1.51x, compound 1.58x;
+    resolution only: s). Measured on B0 at 224 px (width 1.44x acts at 2x MACs, dWr 1.51x, compound 1.58x;
     at 8x 2.96x, 3.30x, 5.56x)."""
     m0, a0 = nominal(B0)
     macs = lambda s: complexity(s).macs  # noqa: E731

@@ -2,8 +2,8 @@
 
 The second step of EfficientNet, on the user's baseline and data: a grid search for the coefficients
 (alpha, beta, gamma) at phi = 1, the Spec at any phi and its ladder next to the published B1..L2, and
-single-dimension vs compound scaling at matched MACs with fitted scaling laws. MACs are multiply-adds
-throughout.
+single-dimension vs compound scaling (and dWr, the fast compound scaling of Dollar, Singh and Girshick 2021)
+at matched MACs with fitted scaling laws. MACs are multiply-adds throughout.
 
 Modules: ``config`` (settings, constants, results-file columns), ``base`` (the model being scaled),
 ``coefficients`` (alpha, beta, gamma and where they come from), ``growth`` (Specs at any multiplier or
@@ -14,7 +14,7 @@ of ``scaler.training.store``), ``grid`` (the Optuna grid study), ``compare`` (ma
 The package owns ``results/scale/<base>/`` (each file written atomically): ``grid.csv`` (alpha, beta,
 gamma, val_acc, macs, params), ``coefficients.json``, ``ladder.csv`` (label, name, phi, width, depth,
 resolution, params, macs, mac_ratio), ``models/*.arch``, ``compare.csv`` (strategy, mac_ratio, macs,
-val_acc, val_std, seeds, vs_compound, vs_low, vs_high, verdict, trained_macs), ``fits.json`` ({strategy:
+val_acc, val_std, seeds, vs_compound, vs_low, vs_high, verdict, trained_macs, acts), ``fits.json`` ({strategy:
 {a, b, c, a_std, b_std, c_std, m0, x, noise}}: error = a * (MACs / m0)^-b + c with m0 the base's MACs,
 x = "mac_ratio"), ``compare.json`` (the full comparison table and predictions) and ``summary.json``
 (what the last call printed, as JSON).
