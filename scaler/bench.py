@@ -12,7 +12,9 @@ a training kept in the results folder's one store (``scaler.training.store``: a 
 whose network has changed since (a rung ``scaler scale`` rewrote) is trained again; the
 table (val and test accuracy mean ± std, params, MACs at fidelity, latency, the Pareto front on
 accuracy against MACs, and each model against the reference paired by seed) is written to
-``table.csv`` and ``summary.json``.
+``table.csv`` and ``summary.json``. On Fashion-MNIST the summary also sets the bench's models among
+the published results of that data set (``scaler.zoo.fashion_mnist_published``), which were trained
+with other schedules and augmentations: a reference point, not a like-for-like comparison.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ PRESETS: dict[str, tuple[str, ...]] = {
             *(f"efficientnet-b{i}" for i in range(4))),
 }
 FAMILY_SERIES = "found family"
+FASHION_MNIST = "fashion-mnist"
+PUBLISHED_NOTE = ("the published rows were trained by their authors to the end with their own schedules, "
+                  "widths and augmentations (their preprocessing column); this bench's rows at its own "
+                  "fidelity: a reference point, not a like-for-like comparison")
 DEFAULT_PHIS = (1, 2, 3)
 
 
@@ -236,6 +242,8 @@ class Bench:
         rows = table(models, cells, self.cfg.reference)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
+        if self.data_cfg.name.split(":")[0] == FASHION_MNIST:
+            summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
         write_text(self.folder / BENCH.file, _csv(rows))
         write_json(self.folder / BENCH_SUMMARY, summary)
         summary["folder"] = str(self.folder)
@@ -265,6 +273,18 @@ def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str 
     return rows
 
 
+def beside_published(rows: Sequence[dict]) -> list[dict]:
+    """The bench's models (test accuracy, params and MACs at its fidelity) among the published
+    Fashion-MNIST results (``scaler.zoo.fashion_mnist_published``), best test accuracy first."""
+    from scaler.zoo import fashion_mnist_published
+
+    ours = [{"model": r["label"], "source": "this bench", "test_acc": r["test_acc"], "params": r["params"],
+             "macs": r["macs"], "preprocessing": None} for r in rows]
+    theirs = [{"model": p.model, "source": p.source, "test_acc": p.test_acc, "params": p.params, "macs": None,
+               "preprocessing": p.preprocessing} for p in fashion_mnist_published()]
+    return sorted([*ours, *theirs], key=lambda r: -(r["test_acc"] or 0.0))
+
+
 def _csv(rows: Sequence[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(BENCH.columns), extrasaction="ignore", lineterminator="\n")
@@ -291,5 +311,12 @@ def format_bench(summary: dict) -> str:
                                ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
                                ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
                                ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)])
-    return (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
-            f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    out = (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
+           f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    if summary.get("published"):
+        published = format_table(
+            [{**r, "mark": "" if r["preprocessing"] is not None else "<-"} for r in summary["published"]["rows"]],
+            [("model", "model", plain), ("mark", "bench", plain), ("test_acc", "test acc", fixed(4)),
+             ("params", "params", si), ("macs", "MACs", si), ("preprocessing", "preprocessing", plain)])
+        out += f"\n\nbeside published Fashion-MNIST results (<- = this bench): {summary['published']['note']}\n{published}"
+    return out

@@ -122,3 +122,25 @@ def test_pareto_marks_the_models_nothing_beats_on_both_axes() -> None:
             {"macs": 2, "val_acc": 0.79}, {"macs": 4, "val_acc": 0.90}]
     assert pareto(rows) == [True, True, False, False, True]
 
+
+
+def test_a_fashion_mnist_bench_sets_its_models_among_the_published_results(cli, tmp_path: Path) -> None:
+    argv = ["bench", "--models", "plain-cnn", "--no-family", "--seeds", "1", "--width", "0.25", "--train-size", "64",
+            "--val-size", "32", "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--results", str(tmp_path)]
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    assert "beside published Fashion-MNIST results" in out and "not a like-for-like comparison" in out
+    assert "WRN40-4 8.9M params" in out and "Human Performance" in out
+    published = json.loads((tmp_path / "bench" / "default" / "summary.json").read_text())["published"]
+    rows = published["rows"]
+    ours = [r for r in rows if r["source"] == "this bench"]
+    assert [r["model"] for r in ours] == ["plain-cnn"] and ours[0]["macs"] > 0 and ours[0]["preprocessing"] is None
+    assert [r["test_acc"] for r in rows] == sorted((r["test_acc"] for r in rows), reverse=True)
+    assert len(rows) == 17 and rows[0]["model"] == "WRN40-4 8.9M params"
+
+
+def test_only_a_fashion_mnist_bench_lists_the_published_results(cli, tmp_path: Path) -> None:
+    code, out, err = cli(*BENCH, "--models", "plain-cnn", "--seeds", "1", "--results", str(tmp_path), "--json")
+    assert code == 0, err
+    assert "published" not in json.loads(out) and "published" not in json.loads(
+        (tmp_path / "bench" / "default" / "summary.json").read_text())
