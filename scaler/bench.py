@@ -22,7 +22,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import statistics
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
 from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
-from scaler.stats import compare, pareto, spread
+from scaler.stats import compare, kendall, pareto, spearman, spread
 from scaler.strides import family_strides
 from scaler.training.fidelity import PROXY, ProxyFidelity
 from scaler.training.store import DataCache, Store, Training
@@ -283,6 +285,76 @@ def beside_published(rows: Sequence[dict]) -> list[dict]:
     theirs = [{"model": p.model, "source": p.source, "test_acc": p.test_acc, "params": p.params, "macs": None,
                "preprocessing": p.preprocessing} for p in fashion_mnist_published()]
     return sorted([*ours, *theirs], key=lambda r: -(r["test_acc"] or 0.0))
+
+
+def read_bench(name: str, results: str | Path | None = None) -> dict:
+    """The summary a bench folder's last run wrote (``results/bench/<name>/summary.json``)."""
+    path = results_root(results) / BENCH_DIR / name / BENCH_SUMMARY
+    if not path.is_file():
+        raise ScalerError(f"no bench {name!r}: {path} does not exist (run scaler bench --name {name})")
+    summary, problem = read_json(path)
+    if problem:
+        raise ScalerError(problem)
+    return summary  # type: ignore[return-value]
+
+
+def proxy_vs_final(proxy: dict, final: dict, accuracy: str = "val_acc") -> dict:
+    """Does the proxy bench rank and judge the models as the bench trained to the end does?
+
+    ``proxy`` and ``final`` are two bench summaries of the same models against the same reference; the
+    models both hold are compared: the Spearman and Kendall rank correlation of their mean ``accuracy``
+    (None where one side has no spread to rank), and every model whose verdict against the reference
+    (better, worse, not distinguishable) differs between the two.
+    """
+    if proxy["reference"] != final["reference"]:
+        raise ScalerError(f"the benches have other references ({proxy['reference']} and {final['reference']}): "
+                          f"their verdicts do not compare; run them with the same --reference")
+    ours, theirs = ({r["label"]: r for r in s["rows"]} for s in (proxy, final))
+    common = [label for label in ours if label in theirs]
+    if len(common) < 2:
+        raise ScalerError(f"the benches {proxy['name']!r} and {final['name']!r} share {len(common)} model(s): "
+                          f"rank correlation needs two or more")
+    a = [ours[label][accuracy] or 0.0 for label in common]
+    b = [theirs[label][accuracy] or 0.0 for label in common]
+
+    def defined(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    models = [{"label": label, "proxy_acc": ours[label][accuracy], "final_acc": theirs[label][accuracy],
+               "proxy_verdict": ours[label]["verdict"], "final_verdict": theirs[label]["verdict"],
+               "flipped": ours[label]["verdict"] != theirs[label]["verdict"]} for label in common]
+    with warnings.catch_warnings():  # a side without spread: NaN, said as None
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rho, tau = spearman(a, b), kendall(a, b)
+    return {"proxy": proxy["name"], "final": final["name"], "reference": proxy["reference"], "accuracy": accuracy,
+            "spearman": defined(rho), "kendall": defined(tau), "models": models,
+            "flips": [m["label"] for m in models if m["flipped"]],
+            "only_proxy": [label for label in ours if label not in theirs],
+            "only_final": [label for label in theirs if label not in ours]}
+
+
+def format_proxy_vs_final(comparison: dict) -> str:
+    """The comparison as ``benchmarks/proxy_vs_final.py`` prints it: the models, then the correlations and flips."""
+    from scaler.report import fixed, format_table, plain
+
+    rows = [{**m, "mark": "flips" if m["flipped"] else ""} for m in comparison["models"]]
+    text = format_table(rows, [("label", "model", plain), ("proxy_acc", f"{comparison['proxy']} acc", fixed(4)),
+                               ("final_acc", f"{comparison['final']} acc", fixed(4)),
+                               ("proxy_verdict", f"{comparison['proxy']} verdict", plain),
+                               ("final_verdict", f"{comparison['final']} verdict", plain), ("mark", "", plain)])
+
+    def signed(value: float | None) -> str:
+        return "undefined (no spread)" if value is None else f"{value:+.3f}"
+
+    lines = [f"{comparison['proxy']} against {comparison['final']}: {len(rows)} models, verdicts against "
+             f"{comparison['reference']}, mean {comparison['accuracy']}", text,
+             f"rank correlation of the mean accuracy: Spearman {signed(comparison['spearman'])}, "
+             f"Kendall {signed(comparison['kendall'])}",
+             f"verdicts that flip: {', '.join(comparison['flips']) or 'none'}"]
+    for side in ("proxy", "final"):
+        if comparison[f"only_{side}"]:
+            lines.append(f"only in {comparison[side]} (left out): {', '.join(comparison[f'only_{side}'])}")
+    return "\n".join(lines)
 
 
 def _csv(rows: Sequence[dict]) -> str:

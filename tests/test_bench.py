@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scaler.bench import FAMILY_SERIES, pareto
+from scaler.bench import FAMILY_SERIES, format_proxy_vs_final, pareto, proxy_vs_final
 from scaler.dsl import parse_text, require_spec
+from scaler.errors import ScalerError
 from scaler.results import load_runs
 
 # Tiny but real: seeded synthetic 16 px images, one epoch.
@@ -144,3 +145,80 @@ def test_only_a_fashion_mnist_bench_lists_the_published_results(cli, tmp_path: P
     assert code == 0, err
     assert "published" not in json.loads(out) and "published" not in json.loads(
         (tmp_path / "bench" / "default" / "summary.json").read_text())
+
+
+def summary(name: str, rows: dict[str, tuple[float, str]], reference: str = "base") -> dict:
+    """A hand-made bench summary: label -> (mean val acc, verdict against ``reference``)."""
+    return {"name": name, "reference": reference,
+            "rows": [{"label": label, "val_acc": acc, "verdict": verdict} for label, (acc, verdict) in rows.items()]}
+
+
+def test_proxy_vs_final_reports_a_flipped_verdict_and_the_rank_correlation() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.85, "better"), "b": (0.70, "worse"),
+                              "c": (0.79, "not distinguishable")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.93, "better"), "b": (0.91, "not distinguishable"),
+                              "c": (0.89, "not distinguishable"), "d": (0.95, "better")})
+    got = proxy_vs_final(proxy, final)
+    assert got["flips"] == ["b"] and [m["label"] for m in got["models"]] == ["base", "a", "b", "c"]
+    assert got["only_final"] == ["d"] and got["only_proxy"] == []
+    # ranks: proxy a > base > c > b, final a > b > base > c
+    assert got["spearman"] == pytest.approx(0.4) and got["kendall"] == pytest.approx(1 / 3)
+    text = format_proxy_vs_final(got)
+    assert "verdicts that flip: b" in text and "Spearman +0.400" in text and "only in final (left out): d" in text
+
+
+def test_proxy_vs_final_same_verdicts_same_order_no_flip() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.85, "better"), "b": (0.70, "worse")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.95, "better"), "b": (0.85, "worse")})
+    got = proxy_vs_final(proxy, final)
+    assert got["flips"] == [] and got["spearman"] == pytest.approx(1.0) and got["kendall"] == pytest.approx(1.0)
+    assert "verdicts that flip: none" in format_proxy_vs_final(got)
+
+
+def test_proxy_vs_final_ties_share_ranks_and_no_spread_is_undefined() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.80, "not distinguishable"), "b": (0.70, "worse")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.92, "not distinguishable"), "b": (0.85, "worse")})
+    got = proxy_vs_final(proxy, final)  # proxy ranks (1.5, 1.5, 0) against (1, 2, 0)
+    assert got["spearman"] == pytest.approx(0.866, abs=1e-3) and got["kendall"] == pytest.approx(0.816, abs=1e-3)
+    flat = summary("flat", {"base": (0.5, "reference"), "a": (0.5, "not distinguishable"), "b": (0.5, "worse")})
+    got = proxy_vs_final(flat, final)
+    assert got["spearman"] is None and got["kendall"] is None
+    assert "undefined (no spread)" in format_proxy_vs_final(got)
+    json.dumps(got, allow_nan=False)  # strict JSON
+
+
+@pytest.mark.parametrize(("proxy", "final", "message"), [
+    (summary("p", {"base": (0.8, "reference"), "a": (0.7, "worse")}),
+     summary("f", {"base": (0.8, "not distinguishable"), "a": (0.7, "reference")}, reference="a"), "other references"),
+    (summary("p", {"base": (0.8, "reference")}), summary("f", {"base": (0.8, "reference")}), "share 1 model"),
+])
+def test_proxy_vs_final_refuses_benches_that_do_not_compare(proxy: dict, final: dict, message: str) -> None:
+    with pytest.raises(ScalerError, match=message):
+        proxy_vs_final(proxy, final)
+
+
+@pytest.mark.slow
+def test_proxy_vs_final_script_on_two_real_benches(cli, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for name, epochs in (("proxy", "1"), ("final", "2")):
+        code, out, err = cli(*BENCH[:-3], "--epochs", epochs, "--width", "0.25", "--no-family", "--models",
+                             "plain-cnn,mobilenet-v2", "--seeds", "2", "--train-size", "64", "--name", name,
+                             "--results", str(tmp_path))
+        assert code == 0, err
+    root = Path(__file__).resolve().parents[1]
+    script = [sys.executable, str(root / "benchmarks" / "proxy_vs_final.py"), "--results", str(tmp_path)]
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "final"], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "proxy against final: 2 models, verdicts against plain-cnn" in done.stdout
+    assert "rank correlation of the mean accuracy: Spearman" in done.stdout and "verdicts that flip:" in done.stdout
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "final", "--json"], capture_output=True,
+                          text=True, timeout=120, cwd=root)
+    got = json.loads(done.stdout)
+    assert [m["label"] for m in got["models"]] == ["plain-cnn", "mobilenet-v2"]
+    assert abs(got["spearman"]) == pytest.approx(1.0)  # two models: the same order or the reverse
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "nosuch"], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 2 and done.stdout == "" and "no bench 'nosuch'" in done.stderr
