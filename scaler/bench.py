@@ -87,6 +87,16 @@ class BenchConfig:
 
 
 @dataclass(frozen=True)
+class RobustnessScorer:
+    """How ``scaler bench --robustness`` scores its models after training (the CLI builds it on
+    ``scaler.robustness``, a layer below the bench): ``score(run folder by label, the reference's
+    label)`` -> {label: {"mce": ..., "mfr": ...}}, with the settings it scores under (recorded)."""
+
+    score: Callable[[dict[str, Path], str], dict[str, dict]]
+    settings: dict
+
+
+@dataclass(frozen=True)
 class Entry:
     """One model of the bench: its label, its Spec as written, its series and its resolution multiplier."""
 
@@ -196,21 +206,25 @@ class Bench:
         return Training(spec, dataclasses.replace(self.train_cfg, seed=seed), data.config(spec.resolution),
                         {"bench": self.cfg.name, "label": entry.label, "seed": seed})
 
-    def known(self, training: Training) -> dict | None:
-        """The run an earlier call trained for this very network and settings (with its test accuracy), or
-        None; a cell of this bench whose network has changed since (a rung ``scaler scale`` has since
-        rewritten under the same label) is said to be trained again."""
-        found = self.store.find(training, need_test=True)
+    def known(self, training: Training, weights: bool = False) -> dict | None:
+        """The run an earlier call trained for this very network and settings (with its test accuracy, and
+        its weights with ``weights``), or None; a cell of this bench whose network has changed since (a
+        rung ``scaler scale`` has since rewritten under the same label) is said to be trained again."""
+        found = self.store.find(training, need_test=True, need_weights=weights)
         labels = training.extra
-        if found is None and any(r.get("kind") == "bench" and {k: r["extra"].get(k) for k in labels} == labels
+        if found is None and self.store.find(training, need_test=True) is not None:
+            self.log(f"bench {self.cfg.name!r}: {labels['label']} seed {labels['seed']} kept no weights: training "
+                     f"it again to score its robustness")
+        elif found is None and any(r.get("kind") == "bench" and {k: r["extra"].get(k) for k in labels} == labels
                                  for r in self.store.index().values()):
             self.log(f"bench {self.cfg.name!r}: {labels['label']} seed {labels['seed']} has changed since it was "
                      f"trained: training it again")
         return found
 
-    def run(self) -> dict:
+    def run(self, robustness: RobustnessScorer | None = None) -> dict:
         """Train every missing cell (in ``cfg.jobs`` processes, each kept as it is ready), then write and
-        return the table."""
+        return the table; with ``robustness``, every model's first-seed run (trained with its weights)
+        is scored against the reference's and the table gains its mCE and mFR."""
         from scaler.search.objective import macs_of
 
         models = entries(self.cfg, self.results, self.log)
@@ -224,7 +238,8 @@ class Bench:
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
         planned = {(e.label, s): self.training(e, s, data) for e, s in pairs}
-        known = {cell: self.known(training) for cell, training in planned.items()}
+        weights = robustness is not None
+        known = {cell: self.known(training, weights) for cell, training in planned.items()}
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
@@ -232,7 +247,7 @@ class Bench:
         # largest rung training alone while the other processes idle
         missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data.base)))
         runs = self.store.train_all([planned[(e.label, s)] for e, s in missing], data.load, self.jobs,
-                                    need_test=True)
+                                    need_test=True, save_weights=weights)
         for n, ((entry, seed), (record, _)) in enumerate(zip(missing, runs, strict=True), 1):
             known[(entry.label, seed)] = record
             acc = record["val_acc"]
@@ -244,6 +259,12 @@ class Bench:
         rows = table(models, cells, self.cfg.reference)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
+        if robustness is not None:
+            scores = robustness.score({e.label: Path(known[(e.label, 0)]["path"]) for e in models},  # type: ignore[index]
+                                      summary["reference"])
+            for row in rows:
+                row.update(scores[row["label"]])
+            summary["robustness"] = {"scored": "every model's seed-0 run", **robustness.settings}
         if self.data_cfg.name.split(":")[0] == FASHION_MNIST:
             summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
         write_text(self.folder / BENCH.file, _csv(rows))
@@ -379,12 +400,21 @@ def format_bench(summary: dict) -> str:
 
     rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
              "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]
-    text = format_table(rows, [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
-                               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
-                               ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
-                               ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)])
+    columns = [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
+               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
+               ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
+               ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)]
+    if summary.get("robustness"):
+        columns += [("mce", "mCE", fixed(3)), ("mfr", "mFR", fixed(3))]
+    text = format_table(rows, columns)
     out = (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
            f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    if summary.get("robustness"):
+        r = summary["robustness"]
+        out += (f"\nmCE, mFR: {r['scored']} against {summary['reference']}'s under the corruptions and sequences its "
+                f"training did not apply (1.000 = as robust as the reference, lower is more robust); "
+                f"{len(r['corruptions'])} corruption(s) x {len(r['severities'])} severities on up to {r['images']} "
+                f"test images")
     if summary.get("published"):
         published = format_table(
             [{**r, "mark": "" if r["preprocessing"] is not None else "<-"} for r in summary["published"]["rows"]],

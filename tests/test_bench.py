@@ -222,3 +222,30 @@ def test_proxy_vs_final_script_on_two_real_benches(cli, tmp_path: Path) -> None:
     done = subprocess.run([*script, "--proxy", "proxy", "--final", "nosuch"], capture_output=True, text=True,
                           timeout=120, cwd=root)
     assert done.returncode == 2 and done.stdout == "" and "no bench 'nosuch'" in done.stderr
+
+
+@pytest.mark.slow  # three tiny benches and two robustness evaluations: about a minute on 2 busy cores
+def test_bench_robustness_scores_every_model_once_against_the_reference(cli, tmp_path: Path) -> None:
+    argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "1", "--results", str(tmp_path)]
+    robust = ["--robustness", "--corruptions", "gaussian_noise,rotate", "--severities", "1-2", "--frames", "3",
+              "--robustness-images", "32"]
+    code, out, err = cli(*argv)  # first without: the cells keep no weights
+    assert code == 0, err
+    assert "mCE" not in out and not any(Path(c["path"], "weights.pt").exists() for c in cells(tmp_path).values())
+
+    code, out, err = cli(*argv, *robust, "--json")
+    assert code == 0, err
+    assert err.count("kept no weights: training it again") == 2 and len(trained(err)) == 2
+    got = json.loads(out)
+    rows = {r["label"]: r for r in got["rows"]}
+    assert rows["plain-cnn"]["is_reference"] and rows["plain-cnn"]["mce"] == pytest.approx(1.0)
+    assert rows["mobilenet-v2"]["mce"] > 0 and rows["mobilenet-v2"]["mfr"] is not None
+    assert got["robustness"]["corruptions"] == ["gaussian_noise", "rotate"] and got["robustness"]["severities"] == [1, 2]
+    table = (tmp_path / "bench" / "default" / "table.csv").read_text().splitlines()
+    assert table[0].endswith(",mce,mfr") and all(line.split(",")[-2] for line in table[1:])
+    assert json.loads((tmp_path / "bench" / "default" / "summary.json").read_text())["rows"] == got["rows"]
+
+    code, out, err = cli(*argv, *robust)  # resumed: nothing trained, nothing scored again
+    assert code == 0, err
+    assert trained(err) == [] and err.count("read back from") == 2 and "corruptions x" not in err
+    assert "mCE" in out and "mFR" in out and "against plain-cnn's" in out
