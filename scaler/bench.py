@@ -260,10 +260,13 @@ class Bench:
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
         if robustness is not None:
-            scores = robustness.score({e.label: Path(known[(e.label, 0)]["path"]) for e in models},  # type: ignore[index]
-                                      summary["reference"])
+            scored = {e.label: Path(known[(e.label, 0)]["path"]) for e in models  # type: ignore[index]
+                      if known[(e.label, 0)]["status"] == "ok"}  # type: ignore[index]
+            if summary["reference"] not in scored:
+                self.log(f"bench {self.cfg.name!r}: the reference diverged at seed 0: no mCE or mFR against it")
+            scores = robustness.score(scored, summary["reference"]) if summary["reference"] in scored else {}
             for row in rows:
-                row.update(scores[row["label"]])
+                row.update(scores.get(row["label"], {"mce": None, "mfr": None}))
             summary["robustness"] = {"scored": "every model's seed-0 run", **robustness.settings}
         if self.data_cfg.name.split(":")[0] == FASHION_MNIST:
             summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
