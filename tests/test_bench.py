@@ -110,6 +110,9 @@ def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: 
     (["--models", "plain-cnn", "--reference", "resnet18"], "--reference 'resnet18' is not one of the benched"),
     (["--models", "plain-cnn", "--seeds", "0"], "--seeds"),
     (["--models", "plain-cnn", "--preset", "tpu"], "--preset"),
+    (["--models", "plain-cnn", "--corruptions", "noise"], "--corruptions only apply with --robustness"),
+    (["--models", "plain-cnn", "--robustness", "--corruptions", "nosuch"], "nosuch"),
+    (["--models", "plain-cnn", "--robustness", "--severities", "6"], "severit"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path: Path, flags: list[str], message: str) -> None:
     code, out, err = cli(*BENCH, *flags, "--results", str(tmp_path / "results"))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import scaler.cli.common as common
 from scaler.bench import PRESETS, BenchConfig
+from scaler.errors import ScalerError
 
 if TYPE_CHECKING:
     from scaler.bench import RobustnessScorer
@@ -32,8 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--robustness", action="store_true",
                        help="after training, score every model's seed-0 run against the reference's under the "
                             "corruptions and perturbation sequences: mCE and mFR columns (kept, not scored twice)")
-    bench.add_argument("--robustness-images", type=common.positive_int, default=ROBUSTNESS_IMAGES,
-                       help="test images each model is scored on with --robustness")
+    bench.add_argument("--robustness-images", type=common.positive_int,
+                       help=f"with --robustness: test images each model is scored on (default: {ROBUSTNESS_IMAGES})")
     bench.add_argument("--corruptions", help="with --robustness: comma-separated corruption or family names "
                                              "(default: all)")
     bench.add_argument("--severities", help="with --robustness: A-B, A,B,... or one number, each 1..5 (default: 1-5)")
@@ -56,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     train_cfg = common.train_config(args)  # each cell sets its own seed
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     scorer = _robustness(args) if args.robustness else None  # bad corruption names are refused before any work
+    given = [f"--{k.replace('_', '-')}" for k in ("corruptions", "severities", "frames", "robustness_images")
+             if getattr(args, k) is not None]
+    if given and not args.robustness:
+        raise ScalerError(f"{', '.join(given)} only apply with --robustness")
     check_writable(args.results)
     bench = Bench(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     summary = bench.run(scorer)
@@ -75,9 +80,10 @@ def _robustness(args: argparse.Namespace) -> RobustnessScorer:
 
     settings = {"seed": 0, "corruptions": list(parse_corruptions(args.corruptions)),
                 "severities": list(parse_severities(args.severities)), "frames": check_frames(args.frames or DEFAULT_FRAMES)}
+    images = args.robustness_images or ROBUSTNESS_IMAGES
     cache = results_root(args.results) / BENCH_DIR / args.name / ROBUSTNESS / ROBUSTNESS_CACHE
 
     def score(runs: dict, reference: str) -> dict[str, dict]:
-        return score_against(runs, reference, cache, settings, args.robustness_images, args.device)
+        return score_against(runs, reference, cache, settings, images, args.device)
 
-    return RobustnessScorer(score, {**settings, "images": args.robustness_images})
+    return RobustnessScorer(score, {**settings, "images": images})
