@@ -33,7 +33,17 @@ from typing import TYPE_CHECKING
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
-from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
+from scaler.results.schema import (
+    BENCH,
+    BENCH_DIR,
+    BENCH_SETTINGS,
+    BENCH_SUMMARY,
+    LADDER,
+    ROBUSTNESS,
+    ROBUSTNESS_CACHE,
+    SCALE,
+    SCALE_MODELS,
+)
 from scaler.stats import compare, kendall, pareto, spearman, spread
 from scaler.strides import family_strides
 from scaler.training.fidelity import PROXY, ProxyFidelity
@@ -90,9 +100,10 @@ class BenchConfig:
 class RobustnessScorer:
     """How ``scaler bench --robustness`` scores its models after training (the CLI builds it on
     ``scaler.robustness``, a layer below the bench): ``score(run folder by label, the reference's
-    label)`` -> {label: {"mce": ..., "mfr": ...}}, with the settings it scores under (recorded)."""
+    label, the folder to keep its results in)`` -> {label: {"mce": ..., "mfr": ...}}, with the
+    settings it scores under (recorded)."""
 
-    score: Callable[[dict[str, Path], str], dict[str, dict]]
+    score: Callable[[dict[str, Path], str, Path], dict[str, dict]]
     settings: dict
 
 
@@ -264,7 +275,8 @@ class Bench:
                       if known[(e.label, 0)]["status"] == "ok"}  # type: ignore[index]
             if summary["reference"] not in scored:
                 self.log(f"bench {self.cfg.name!r}: the reference diverged at seed 0: no mCE or mFR against it")
-            scores = robustness.score(scored, summary["reference"]) if summary["reference"] in scored else {}
+            cache = self.folder / ROBUSTNESS / ROBUSTNESS_CACHE
+            scores = robustness.score(scored, summary["reference"], cache) if summary["reference"] in scored else {}
             for row in rows:
                 row.update(scores.get(row["label"], {"mce": None, "mfr": None}))
             summary["robustness"] = {"scored": "every model's seed-0 run", **robustness.settings}

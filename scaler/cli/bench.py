@@ -1,10 +1,12 @@
-"""``scaler bench``: zoo models and the found family trained on the user's data, S seeds each."""
+"""``scaler bench``: zoo models and the found family trained on the user's data, S seeds each; with
+``--robustness``, each scored under corruptions by ``scaler robustness``'s evaluation."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import scaler.cli.common as common
@@ -70,20 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _robustness(args: argparse.Namespace) -> RobustnessScorer:
     """``--robustness``: ``scaler robustness``'s evaluation of each model against the reference (seed 0 of
-    the corrupted images), kept under the bench folder by run, so a rerun scores only what is new."""
+    the corrupted images), kept in the cache folder the bench gives, by run, so a rerun scores only what is new."""
     from scaler.bench import RobustnessScorer
     from scaler.cli.robustness import score_against
-    from scaler.results import results_root
-    from scaler.results.schema import BENCH_DIR, ROBUSTNESS, ROBUSTNESS_CACHE
     from scaler.robustness.corruptions import parse_corruptions, parse_severities
     from scaler.robustness.sequences import DEFAULT_FRAMES, check_frames
 
     settings = {"seed": 0, "corruptions": list(parse_corruptions(args.corruptions)),
                 "severities": list(parse_severities(args.severities)), "frames": check_frames(args.frames or DEFAULT_FRAMES)}
     images = args.robustness_images or ROBUSTNESS_IMAGES
-    cache = results_root(args.results) / BENCH_DIR / args.name / ROBUSTNESS / ROBUSTNESS_CACHE
 
-    def score(runs: dict, reference: str) -> dict[str, dict]:
+    def score(runs: dict, reference: str, cache: Path) -> dict[str, dict]:
         return score_against(runs, reference, cache, settings, images, args.device)
 
     return RobustnessScorer(score, {**settings, "images": images})
