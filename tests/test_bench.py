@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scaler.bench import FAMILY_SERIES, format_proxy_vs_final, pareto, proxy_vs_final
+from scaler.data import DEBIAN_FASHION_MNIST_DIR
 from scaler.dsl import parse_text, require_spec
 from scaler.errors import ScalerError
 from scaler.results import load_runs
@@ -128,6 +129,8 @@ def test_pareto_marks_the_models_nothing_beats_on_both_axes() -> None:
 
 
 
+@pytest.mark.skipif(not (DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
 def test_a_fashion_mnist_bench_sets_its_models_among_the_published_results(cli, tmp_path: Path) -> None:
     argv = ["bench", "--models", "plain-cnn", "--no-family", "--seeds", "1", "--width", "0.25", "--train-size", "64",
             "--val-size", "32", "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--results", str(tmp_path)]
