@@ -12,7 +12,9 @@ a training kept in the results folder's one store (``scaler.training.store``: a 
 whose network has changed since (a rung ``scaler scale`` rewrote) is trained again; the
 table (val and test accuracy mean ± std, params, MACs at fidelity, latency, the Pareto front on
 accuracy against MACs, and each model against the reference paired by seed) is written to
-``table.csv`` and ``summary.json``.
+``table.csv`` and ``summary.json``. On Fashion-MNIST the summary also sets the bench's models among
+the published results of that data set (``scaler.zoo.fashion_mnist_published``), which were trained
+with other schedules and augmentations: a reference point, not a like-for-like comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import statistics
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +33,18 @@ from typing import TYPE_CHECKING
 from scaler.dsl import Spec
 from scaler.errors import ScalerError
 from scaler.results import read_json, results_root, write_json, write_text
-from scaler.results.schema import BENCH, BENCH_DIR, BENCH_SETTINGS, BENCH_SUMMARY, LADDER, SCALE, SCALE_MODELS
-from scaler.stats import compare, pareto, spread
+from scaler.results.schema import (
+    BENCH,
+    BENCH_DIR,
+    BENCH_SETTINGS,
+    BENCH_SUMMARY,
+    LADDER,
+    ROBUSTNESS,
+    ROBUSTNESS_CACHE,
+    SCALE,
+    SCALE_MODELS,
+)
+from scaler.stats import compare, kendall, pareto, spearman, spread
 from scaler.strides import family_strides
 from scaler.training.fidelity import PROXY, ProxyFidelity
 from scaler.training.store import DataCache, Store, Training
@@ -47,6 +61,10 @@ PRESETS: dict[str, tuple[str, ...]] = {
             *(f"efficientnet-b{i}" for i in range(4))),
 }
 FAMILY_SERIES = "found family"
+FASHION_MNIST = "fashion-mnist"
+PUBLISHED_NOTE = ("the published rows were trained by their authors to the end with their own schedules, "
+                  "widths and augmentations (their preprocessing column); this bench's rows at its own "
+                  "fidelity: a reference point, not a like-for-like comparison")
 DEFAULT_PHIS = (1, 2, 3)
 
 
@@ -76,6 +94,17 @@ class BenchConfig:
         if self.preset not in PRESETS:
             raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
         self.fidelity  # noqa: B018 (its checks)
+
+
+@dataclass(frozen=True)
+class RobustnessScorer:
+    """How ``scaler bench --robustness`` scores its models after training (the CLI builds it on
+    ``scaler.robustness``, a layer below the bench): ``score(run folder by label, the reference's
+    label, the folder to keep its results in)`` -> {label: {"mce": ..., "mfr": ...}}, with the
+    settings it scores under (recorded)."""
+
+    score: Callable[[dict[str, Path], str, Path], dict[str, dict]]
+    settings: dict
 
 
 @dataclass(frozen=True)
@@ -188,21 +217,25 @@ class Bench:
         return Training(spec, dataclasses.replace(self.train_cfg, seed=seed), data.config(spec.resolution),
                         {"bench": self.cfg.name, "label": entry.label, "seed": seed})
 
-    def known(self, training: Training) -> dict | None:
-        """The run an earlier call trained for this very network and settings (with its test accuracy), or
-        None; a cell of this bench whose network has changed since (a rung ``scaler scale`` has since
-        rewritten under the same label) is said to be trained again."""
-        found = self.store.find(training, need_test=True)
+    def known(self, training: Training, weights: bool = False) -> dict | None:
+        """The run an earlier call trained for this very network and settings (with its test accuracy, and
+        its weights with ``weights``), or None; a cell of this bench whose network has changed since (a
+        rung ``scaler scale`` has since rewritten under the same label) is said to be trained again."""
+        found = self.store.find(training, need_test=True, need_weights=weights)
         labels = training.extra
-        if found is None and any(r.get("kind") == "bench" and {k: r["extra"].get(k) for k in labels} == labels
+        if found is None and self.store.find(training, need_test=True) is not None:
+            self.log(f"bench {self.cfg.name!r}: {labels['label']} seed {labels['seed']} kept no weights: training "
+                     f"it again to score its robustness")
+        elif found is None and any(r.get("kind") == "bench" and {k: r["extra"].get(k) for k in labels} == labels
                                  for r in self.store.index().values()):
             self.log(f"bench {self.cfg.name!r}: {labels['label']} seed {labels['seed']} has changed since it was "
                      f"trained: training it again")
         return found
 
-    def run(self) -> dict:
+    def run(self, robustness: RobustnessScorer | None = None) -> dict:
         """Train every missing cell (in ``cfg.jobs`` processes, each kept as it is ready), then write and
-        return the table."""
+        return the table; with ``robustness``, every model's first-seed run (trained with its weights)
+        is scored against the reference's and the table gains its mCE and mFR."""
         from scaler.search.objective import macs_of
 
         models = entries(self.cfg, self.results, self.log)
@@ -216,7 +249,8 @@ class Bench:
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
         planned = {(e.label, s): self.training(e, s, data) for e, s in pairs}
-        known = {cell: self.known(training) for cell, training in planned.items()}
+        weights = robustness is not None
+        known = {cell: self.known(training, weights) for cell, training in planned.items()}
         missing = [(e, s) for e, s in pairs if known[(e.label, s)] is None]
         if len(missing) < len(pairs):
             self.log(f"bench {self.cfg.name!r}: {len(pairs) - len(missing)} of {len(pairs)} cells done earlier")
@@ -224,7 +258,7 @@ class Bench:
         # largest rung training alone while the other processes idle
         missing.sort(key=lambda cell: (cell[1], -macs_of(planned[(cell[0].label, cell[1])].spec, data.base)))
         runs = self.store.train_all([planned[(e.label, s)] for e, s in missing], data.load, self.jobs,
-                                    need_test=True)
+                                    need_test=True, save_weights=weights)
         for n, ((entry, seed), (record, _)) in enumerate(zip(missing, runs, strict=True), 1):
             known[(entry.label, seed)] = record
             acc = record["val_acc"]
@@ -236,6 +270,18 @@ class Bench:
         rows = table(models, cells, self.cfg.reference)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
                    "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
+        if robustness is not None:
+            scored = {e.label: Path(known[(e.label, 0)]["path"]) for e in models  # type: ignore[index]
+                      if known[(e.label, 0)]["status"] == "ok"}  # type: ignore[index]
+            if summary["reference"] not in scored:
+                self.log(f"bench {self.cfg.name!r}: the reference diverged at seed 0: no mCE or mFR against it")
+            cache = self.folder / ROBUSTNESS / ROBUSTNESS_CACHE
+            scores = robustness.score(scored, summary["reference"], cache) if summary["reference"] in scored else {}
+            for row in rows:
+                row.update(scores.get(row["label"], {"mce": None, "mfr": None}))
+            summary["robustness"] = {"scored": "every model's seed-0 run", **robustness.settings}
+        if self.data_cfg.name.split(":")[0] == FASHION_MNIST:
+            summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
         write_text(self.folder / BENCH.file, _csv(rows))
         write_json(self.folder / BENCH_SUMMARY, summary)
         summary["folder"] = str(self.folder)
@@ -265,6 +311,88 @@ def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str 
     return rows
 
 
+def beside_published(rows: Sequence[dict]) -> list[dict]:
+    """The bench's models (test accuracy, params and MACs at its fidelity) among the published
+    Fashion-MNIST results (``scaler.zoo.fashion_mnist_published``), best test accuracy first."""
+    from scaler.zoo import fashion_mnist_published
+
+    ours = [{"model": r["label"], "source": "this bench", "test_acc": r["test_acc"], "params": r["params"],
+             "macs": r["macs"], "preprocessing": None} for r in rows]
+    theirs = [{"model": p.model, "source": p.source, "test_acc": p.test_acc, "params": p.params, "macs": None,
+               "preprocessing": p.preprocessing} for p in fashion_mnist_published()]
+    return sorted([*ours, *theirs], key=lambda r: -(r["test_acc"] or 0.0))
+
+
+def read_bench(name: str, results: str | Path | None = None) -> dict:
+    """The summary a bench folder's last run wrote (``results/bench/<name>/summary.json``)."""
+    path = results_root(results) / BENCH_DIR / name / BENCH_SUMMARY
+    if not path.is_file():
+        raise ScalerError(f"no bench {name!r}: {path} does not exist (run scaler bench --name {name})")
+    summary, problem = read_json(path)
+    if problem:
+        raise ScalerError(problem)
+    return summary  # type: ignore[return-value]
+
+
+def proxy_vs_final(proxy: dict, final: dict, accuracy: str = "val_acc") -> dict:
+    """Does the proxy bench rank and judge the models as the bench trained to the end does?
+
+    ``proxy`` and ``final`` are two bench summaries of the same models against the same reference; the
+    models both hold are compared: the Spearman and Kendall rank correlation of their mean ``accuracy``
+    (None where one side has no spread to rank), and every model whose verdict against the reference
+    (better, worse, not distinguishable) differs between the two.
+    """
+    if proxy["reference"] != final["reference"]:
+        raise ScalerError(f"the benches have other references ({proxy['reference']} and {final['reference']}): "
+                          f"their verdicts do not compare; run them with the same --reference")
+    ours, theirs = ({r["label"]: r for r in s["rows"]} for s in (proxy, final))
+    common = [label for label in ours if label in theirs]
+    if len(common) < 2:
+        raise ScalerError(f"the benches {proxy['name']!r} and {final['name']!r} share {len(common)} model(s): "
+                          f"rank correlation needs two or more")
+    a = [ours[label][accuracy] or 0.0 for label in common]
+    b = [theirs[label][accuracy] or 0.0 for label in common]
+
+    def defined(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    models = [{"label": label, "proxy_acc": ours[label][accuracy], "final_acc": theirs[label][accuracy],
+               "proxy_verdict": ours[label]["verdict"], "final_verdict": theirs[label]["verdict"],
+               "flipped": ours[label]["verdict"] != theirs[label]["verdict"]} for label in common]
+    with warnings.catch_warnings():  # a side without spread: NaN, said as None
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rho, tau = spearman(a, b), kendall(a, b)
+    return {"proxy": proxy["name"], "final": final["name"], "reference": proxy["reference"], "accuracy": accuracy,
+            "spearman": defined(rho), "kendall": defined(tau), "models": models,
+            "flips": [m["label"] for m in models if m["flipped"]],
+            "only_proxy": [label for label in ours if label not in theirs],
+            "only_final": [label for label in theirs if label not in ours]}
+
+
+def format_proxy_vs_final(comparison: dict) -> str:
+    """The comparison as ``benchmarks/proxy_vs_final.py`` prints it: the models, then the correlations and flips."""
+    from scaler.report import fixed, format_table, plain
+
+    rows = [{**m, "mark": "flips" if m["flipped"] else ""} for m in comparison["models"]]
+    text = format_table(rows, [("label", "model", plain), ("proxy_acc", f"{comparison['proxy']} acc", fixed(4)),
+                               ("final_acc", f"{comparison['final']} acc", fixed(4)),
+                               ("proxy_verdict", f"{comparison['proxy']} verdict", plain),
+                               ("final_verdict", f"{comparison['final']} verdict", plain), ("mark", "", plain)])
+
+    def signed(value: float | None) -> str:
+        return "undefined (no spread)" if value is None else f"{value:+.3f}"
+
+    lines = [f"{comparison['proxy']} against {comparison['final']}: {len(rows)} models, verdicts against "
+             f"{comparison['reference']}, mean {comparison['accuracy']}", text,
+             f"rank correlation of the mean accuracy: Spearman {signed(comparison['spearman'])}, "
+             f"Kendall {signed(comparison['kendall'])}",
+             f"verdicts that flip: {', '.join(comparison['flips']) or 'none'}"]
+    for side in ("proxy", "final"):
+        if comparison[f"only_{side}"]:
+            lines.append(f"only in {comparison[side]} (left out): {', '.join(comparison[f'only_{side}'])}")
+    return "\n".join(lines)
+
+
 def _csv(rows: Sequence[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(BENCH.columns), extrasaction="ignore", lineterminator="\n")
@@ -287,9 +415,25 @@ def format_bench(summary: dict) -> str:
 
     rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
              "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]
-    text = format_table(rows, [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
-                               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
-                               ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
-                               ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)])
-    return (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
-            f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    columns = [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
+               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
+               ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
+               ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)]
+    if summary.get("robustness"):
+        columns += [("mce", "mCE", fixed(3)), ("mfr", "mFR", fixed(3))]
+    text = format_table(rows, columns)
+    out = (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
+           f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    if summary.get("robustness"):
+        r = summary["robustness"]
+        out += (f"\nmCE, mFR: {r['scored']} against {summary['reference']}'s under the corruptions and sequences its "
+                f"training did not apply (1.000 = as robust as the reference, lower is more robust); "
+                f"{len(r['corruptions'])} corruption(s) x {len(r['severities'])} severities on up to {r['images']} "
+                f"test images")
+    if summary.get("published"):
+        published = format_table(
+            [{**r, "mark": "" if r["preprocessing"] is not None else "<-"} for r in summary["published"]["rows"]],
+            [("model", "model", plain), ("mark", "bench", plain), ("test_acc", "test acc", fixed(4)),
+             ("params", "params", si), ("macs", "MACs", si), ("preprocessing", "preprocessing", plain)])
+        out += f"\n\nbeside published Fashion-MNIST results (<- = this bench): {summary['published']['note']}\n{published}"
+    return out

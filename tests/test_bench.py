@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scaler.bench import FAMILY_SERIES, pareto
+from scaler.bench import FAMILY_SERIES, format_proxy_vs_final, pareto, proxy_vs_final
+from scaler.data import DEBIAN_FASHION_MNIST_DIR
 from scaler.dsl import parse_text, require_spec
+from scaler.errors import ScalerError
 from scaler.results import load_runs
 
 # Tiny but real: seeded synthetic 16 px images, one epoch.
@@ -109,6 +111,9 @@ def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: 
     (["--models", "plain-cnn", "--reference", "resnet18"], "--reference 'resnet18' is not one of the benched"),
     (["--models", "plain-cnn", "--seeds", "0"], "--seeds"),
     (["--models", "plain-cnn", "--preset", "tpu"], "--preset"),
+    (["--models", "plain-cnn", "--corruptions", "noise"], "--corruptions only apply with --robustness"),
+    (["--models", "plain-cnn", "--robustness", "--corruptions", "nosuch"], "nosuch"),
+    (["--models", "plain-cnn", "--robustness", "--severities", "6"], "severit"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path: Path, flags: list[str], message: str) -> None:
     code, out, err = cli(*BENCH, *flags, "--results", str(tmp_path / "results"))
@@ -122,3 +127,131 @@ def test_pareto_marks_the_models_nothing_beats_on_both_axes() -> None:
             {"macs": 2, "val_acc": 0.79}, {"macs": 4, "val_acc": 0.90}]
     assert pareto(rows) == [True, True, False, False, True]
 
+
+
+@pytest.mark.skipif(not (DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_a_fashion_mnist_bench_sets_its_models_among_the_published_results(cli, tmp_path: Path) -> None:
+    argv = ["bench", "--models", "plain-cnn", "--no-family", "--seeds", "1", "--width", "0.25", "--train-size", "64",
+            "--val-size", "32", "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--results", str(tmp_path)]
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    assert "beside published Fashion-MNIST results" in out and "not a like-for-like comparison" in out
+    assert "WRN40-4 8.9M params" in out and "Human Performance" in out
+    published = json.loads((tmp_path / "bench" / "default" / "summary.json").read_text())["published"]
+    rows = published["rows"]
+    ours = [r for r in rows if r["source"] == "this bench"]
+    assert [r["model"] for r in ours] == ["plain-cnn"] and ours[0]["macs"] > 0 and ours[0]["preprocessing"] is None
+    assert [r["test_acc"] for r in rows] == sorted((r["test_acc"] for r in rows), reverse=True)
+    assert len(rows) == 17 and rows[0]["model"] == "WRN40-4 8.9M params"
+
+
+def test_only_a_fashion_mnist_bench_lists_the_published_results(cli, tmp_path: Path) -> None:
+    code, out, err = cli(*BENCH, "--models", "plain-cnn", "--seeds", "1", "--results", str(tmp_path), "--json")
+    assert code == 0, err
+    assert "published" not in json.loads(out) and "published" not in json.loads(
+        (tmp_path / "bench" / "default" / "summary.json").read_text())
+
+
+def summary(name: str, rows: dict[str, tuple[float, str]], reference: str = "base") -> dict:
+    """A hand-made bench summary: label -> (mean val acc, verdict against ``reference``)."""
+    return {"name": name, "reference": reference,
+            "rows": [{"label": label, "val_acc": acc, "verdict": verdict} for label, (acc, verdict) in rows.items()]}
+
+
+def test_proxy_vs_final_reports_a_flipped_verdict_and_the_rank_correlation() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.85, "better"), "b": (0.70, "worse"),
+                              "c": (0.79, "not distinguishable")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.93, "better"), "b": (0.91, "not distinguishable"),
+                              "c": (0.89, "not distinguishable"), "d": (0.95, "better")})
+    got = proxy_vs_final(proxy, final)
+    assert got["flips"] == ["b"] and [m["label"] for m in got["models"]] == ["base", "a", "b", "c"]
+    assert got["only_final"] == ["d"] and got["only_proxy"] == []
+    # ranks: proxy a > base > c > b, final a > b > base > c
+    assert got["spearman"] == pytest.approx(0.4) and got["kendall"] == pytest.approx(1 / 3)
+    text = format_proxy_vs_final(got)
+    assert "verdicts that flip: b" in text and "Spearman +0.400" in text and "only in final (left out): d" in text
+
+
+def test_proxy_vs_final_same_verdicts_same_order_no_flip() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.85, "better"), "b": (0.70, "worse")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.95, "better"), "b": (0.85, "worse")})
+    got = proxy_vs_final(proxy, final)
+    assert got["flips"] == [] and got["spearman"] == pytest.approx(1.0) and got["kendall"] == pytest.approx(1.0)
+    assert "verdicts that flip: none" in format_proxy_vs_final(got)
+
+
+def test_proxy_vs_final_ties_share_ranks_and_no_spread_is_undefined() -> None:
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.80, "not distinguishable"), "b": (0.70, "worse")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.92, "not distinguishable"), "b": (0.85, "worse")})
+    got = proxy_vs_final(proxy, final)  # proxy ranks (1.5, 1.5, 0) against (1, 2, 0)
+    assert got["spearman"] == pytest.approx(0.866, abs=1e-3) and got["kendall"] == pytest.approx(0.816, abs=1e-3)
+    flat = summary("flat", {"base": (0.5, "reference"), "a": (0.5, "not distinguishable"), "b": (0.5, "worse")})
+    got = proxy_vs_final(flat, final)
+    assert got["spearman"] is None and got["kendall"] is None
+    assert "undefined (no spread)" in format_proxy_vs_final(got)
+    json.dumps(got, allow_nan=False)  # strict JSON
+
+
+@pytest.mark.parametrize(("proxy", "final", "message"), [
+    (summary("p", {"base": (0.8, "reference"), "a": (0.7, "worse")}),
+     summary("f", {"base": (0.8, "not distinguishable"), "a": (0.7, "reference")}, reference="a"), "other references"),
+    (summary("p", {"base": (0.8, "reference")}), summary("f", {"base": (0.8, "reference")}), "share 1 model"),
+])
+def test_proxy_vs_final_refuses_benches_that_do_not_compare(proxy: dict, final: dict, message: str) -> None:
+    with pytest.raises(ScalerError, match=message):
+        proxy_vs_final(proxy, final)
+
+
+@pytest.mark.slow
+def test_proxy_vs_final_script_on_two_real_benches(cli, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for name, epochs in (("proxy", "1"), ("final", "2")):
+        code, out, err = cli(*BENCH[:-3], "--epochs", epochs, "--width", "0.25", "--no-family", "--models",
+                             "plain-cnn,mobilenet-v2", "--seeds", "2", "--train-size", "64", "--name", name,
+                             "--results", str(tmp_path))
+        assert code == 0, err
+    root = Path(__file__).resolve().parents[1]
+    script = [sys.executable, str(root / "benchmarks" / "proxy_vs_final.py"), "--results", str(tmp_path)]
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "final"], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "proxy against final: 2 models, verdicts against plain-cnn" in done.stdout
+    assert "rank correlation of the mean accuracy: Spearman" in done.stdout and "verdicts that flip:" in done.stdout
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "final", "--json"], capture_output=True,
+                          text=True, timeout=120, cwd=root)
+    got = json.loads(done.stdout)
+    assert [m["label"] for m in got["models"]] == ["plain-cnn", "mobilenet-v2"]
+    assert abs(got["spearman"]) == pytest.approx(1.0)  # two models: the same order or the reverse
+    done = subprocess.run([*script, "--proxy", "proxy", "--final", "nosuch"], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 2 and done.stdout == "" and "no bench 'nosuch'" in done.stderr
+
+
+@pytest.mark.slow  # three tiny benches and two robustness evaluations: about a minute on 2 busy cores
+def test_bench_robustness_scores_every_model_once_against_the_reference(cli, tmp_path: Path) -> None:
+    argv = [*BENCH, "--models", "plain-cnn,mobilenet-v2", "--seeds", "1", "--results", str(tmp_path)]
+    robust = ["--robustness", "--corruptions", "gaussian_noise,rotate", "--severities", "1-2", "--frames", "3",
+              "--robustness-images", "32"]
+    code, out, err = cli(*argv)  # first without: the cells keep no weights
+    assert code == 0, err
+    assert "mCE" not in out and not any(Path(c["path"], "weights.pt").exists() for c in cells(tmp_path).values())
+
+    code, out, err = cli(*argv, *robust, "--json")
+    assert code == 0, err
+    assert err.count("kept no weights: training it again") == 2 and len(trained(err)) == 2
+    got = json.loads(out)
+    rows = {r["label"]: r for r in got["rows"]}
+    assert rows["plain-cnn"]["is_reference"] and rows["plain-cnn"]["mce"] == pytest.approx(1.0)
+    assert rows["mobilenet-v2"]["mce"] > 0 and rows["mobilenet-v2"]["mfr"] is not None
+    assert got["robustness"]["corruptions"] == ["gaussian_noise", "rotate"] and got["robustness"]["severities"] == [1, 2]
+    table = (tmp_path / "bench" / "default" / "table.csv").read_text().splitlines()
+    assert table[0].endswith(",mce,mfr") and all(line.split(",")[-2] for line in table[1:])
+    assert json.loads((tmp_path / "bench" / "default" / "summary.json").read_text())["rows"] == got["rows"]
+
+    code, out, err = cli(*argv, *robust)  # resumed: nothing trained, nothing scored again
+    assert code == 0, err
+    assert trained(err) == [] and err.count("read back from") == 2 and "corruptions x" not in err
+    assert "mCE" in out and "mFR" in out and "against plain-cnn's" in out

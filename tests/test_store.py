@@ -96,3 +96,15 @@ def test_a_stopped_call_resumes_and_a_key_is_trained_once_per_call(tmp_path: Pat
     assert [reused for _, reused in got] == [True, False, True]
     assert got[0][0]["run_id"] == got[2][0]["run_id"] and got[1][0]["train"]["seed"] == 1
     assert got[1][0]["test_acc"] is not None and len(load_runs(tmp_path)[0]) == 2
+
+
+def test_a_call_that_needs_weights_trains_again_a_run_kept_without_them(tmp_path: Path, fits: list[int]) -> None:
+    training = Training(parse_spec(TINY), TRAIN, DATA)
+    (first, _), = Store(tmp_path, "test").train_all([training], load_data, jobs=1)
+    assert not (Path(first["path"]) / "weights.pt").exists()
+    (again, reused), = Store(tmp_path, "test").train_all([training], load_data, jobs=1, save_weights=True)
+    assert not reused and fits == [0, 0] and (Path(again["path"]) / "weights.pt").is_file()
+    store = Store(tmp_path, "test")  # a fresh index: the run with weights is the one found, and it is enough
+    assert store.find(training, need_weights=True)["run_id"] == again["run_id"]
+    (last, reused), = store.train_all([training], load_data, jobs=1, save_weights=True)
+    assert reused and last["run_id"] == again["run_id"] and fits == [0, 0]

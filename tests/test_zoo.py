@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
-from scaler.zoo import REFERENCE_DIR, get_model, library, published
+from scaler.zoo import REFERENCE_DIR, fashion_mnist_published, get_model, library, published
 
 # zoo name -> torchvision builder name (GoogLeNet and Inception-v3 without auxiliary heads).
 TORCHVISION = {
@@ -139,6 +139,19 @@ def test_published_rows_join_zoo_models() -> None:
     assert rows["efficientnet-b0"].top1 == 77.1
     assert rows["resnet50"].source
     assert set(rows) <= set(SPECS)
+
+
+def test_fashion_mnist_published_rows() -> None:
+    rows = {r.model: r for r in fashion_mnist_published()}
+    assert rows["2 Conv+pooling"].test_acc == 0.876
+    assert rows["WRN40-4 8.9M params"].test_acc == 0.967 and rows["WRN40-4 8.9M params"].params == 8_900_000
+    assert rows["DenseNet-BC 768K params"].params == 768_000
+    assert rows["ResNet18"].test_acc == 0.949 and "rotation" in rows["ResNet18"].preprocessing
+    assert rows["Human Performance"].test_acc == 0.835 and rows["Human Performance"].params is None
+    assert rows["SVC (C=10, kernel rbf)"].test_acc == 0.897 and "1708.07747" in rows["SVC (C=10, kernel rbf)"].source
+    assert all(r.source for r in rows.values()) and len(rows) == 16
+    accs = [r.test_acc for r in fashion_mnist_published()]
+    assert accs == sorted(accs, reverse=True)  # best first
 
 
 

@@ -72,37 +72,20 @@ def run(args: argparse.Namespace) -> int:
     paths = [find_run(r, args.results) for r in args.runs]
     reference_path = find_run(args.reference, args.results) if args.reference else paths[0]
     ordered = list(dict.fromkeys(p.resolve() for p in [reference_path, *paths]))
-    models = _load(ordered, args)
+    models = load_models(ordered, args.device, args.data, args.data_dir)
     reference, compared = models[0], [models[ordered.index(p.resolve())] for p in paths]
     for model in compared:
         _check_same_data(model, reference)
 
-    from scaler.results import read_json, results_root, write_json
+    from scaler.results import results_root, write_json
     from scaler.results.schema import ROBUSTNESS, ROBUSTNESS_CACHE, ROBUSTNESS_SUMMARY
-    from scaler.robustness.evaluate import RobustnessResult, compare, evaluate_robustness
+    from scaler.robustness.evaluate import compare
 
     folder = results_root(args.results) / ROBUSTNESS / (args.name or reference.run_id)
     settings = {"seed": args.seed, "corruptions": list(corruptions), "severities": list(severities),
                 "frames": args.frames}
-    results: dict[str, RobustnessResult] = {}
-    for model in models:
-        images = min(args.images or len(model.data.x_test), len(model.data.x_test))
-        key = json.dumps({"run": model.run_id, "data": model.data.name, **settings, "images": images}, sort_keys=True)
-        cache = folder / ROBUSTNESS_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-        cached, _ = read_json(cache) if cache.is_file() else (None, None)
-        if cached is not None and cached.get("key") == key:
-            print(f"{model.run_id}: read back from {cache}", file=sys.stderr)
-            results[model.run_id] = RobustnessResult.from_dict(cached["result"])
-            continue
-        print(f"{model.run_id}: {len(corruptions)} corruptions x {len(severities)} severities on {images} images",
-              file=sys.stderr)
-        result = evaluate_robustness(
-            model.trained.model, model.data, seed=args.seed, corruptions=corruptions, severities=severities,
-            frames=args.frames, images=images, augmented=bool(model.record.train.get("augment", True)),
-            progress=lambda line, run_id=model.run_id: print(f"{run_id}: {line}", file=sys.stderr),
-        )
-        write_json(cache, {"key": key, "result": result.to_dict()})
-        results[model.run_id] = result
+    results = {model.run_id: evaluate_cached(model, folder / ROBUSTNESS_CACHE, settings, args.images)
+               for model in models}
     summaries = {m.run_id: compare(results[m.run_id], results[reference.run_id]) for m in compared}
     out = {"reference": reference.run_id, **settings, "data": results[reference.run_id].data,
            "runs": [{"run": m.run_id, "path": str(m.path), "result": results[m.run_id].to_dict(),
@@ -118,32 +101,84 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(paths: list[Path], args: argparse.Namespace) -> list[_Model]:
-    """Each run folder's module and test images (one load per data source and resolution)."""
+def evaluate_cached(model: _Model, cache: Path, settings: dict, images: int | None) -> RobustnessResult:
+    """``model``'s numbers under ``settings`` (seed, corruptions, severities, frames) on its first ``images``
+    test images (None: all): read back from ``cache`` when a file there holds them for this very run,
+    data set and settings, else evaluated now (progress on stderr) and kept there."""
+    from scaler.results import read_json, write_json
+    from scaler.robustness.evaluate import RobustnessResult, evaluate_robustness
+
+    images = min(images or len(model.data.x_test), len(model.data.x_test))
+    key = json.dumps({"run": model.run_id, "data": model.data.name, **settings, "images": images}, sort_keys=True)
+    path = cache / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    cached, _ = read_json(path) if path.is_file() else (None, None)
+    if cached is not None and cached.get("key") == key:
+        print(f"{model.run_id}: read back from {path}", file=sys.stderr)
+        return RobustnessResult.from_dict(cached["result"])
+    print(f"{model.run_id}: {len(settings['corruptions'])} corruptions x {len(settings['severities'])} severities "
+          f"on {images} images", file=sys.stderr)
+    result = evaluate_robustness(
+        model.trained.model, model.data, seed=settings["seed"], corruptions=settings["corruptions"],
+        severities=settings["severities"], frames=settings["frames"], images=images,
+        augmented=bool(model.record.train.get("augment", True)),
+        progress=lambda line: print(f"{model.run_id}: {line}", file=sys.stderr),
+    )
+    write_json(path, {"key": key, "result": result.to_dict()})
+    return result
+
+
+def load_models(paths: list[Path], device: str, data: str | None = None, data_dir: str | None = None) -> list[_Model]:
+    """Each run folder's module and test images (one load per data source and resolution); ``data`` and
+    ``data_dir`` replace the source the runs recorded."""
     from scaler.data import resolve_device
     from scaler.errors import ScalerError
     from scaler.export import load_run
     from scaler.results import read_record
 
-    device = resolve_device(args.device)
+    target = resolve_device(device)
     loaded: dict[tuple, Dataset] = {}
     models = []
     for path in paths:
         record, trained = read_record(path), load_run(path)
         if not trained.raw_input:
             raise ScalerError(f"run {path} records no input normalisation (an older scaler): train it again")
-        source = (args.data or record.data.get("name"), args.data_dir or record.data.get("data_dir"), trained.resolution)
+        source = (data or record.data.get("name"), data_dir or record.data.get("data_dir"), trained.resolution)
         if source[0] is None:
             raise ScalerError(f"run {path}: its record names no data set: give --data")
         if source not in loaded:
-            loaded[source] = _test_images(*source, device=str(device))
-        data = loaded[source]
-        if (data.num_classes, data.in_channels) != (record.num_classes, record.in_channels):
+            loaded[source] = _test_images(*source, device=str(target))
+        test = loaded[source]
+        if (test.num_classes, test.in_channels) != (record.num_classes, record.in_channels):
             raise ScalerError(f"run {path} classifies {record.num_classes} classes of {record.in_channels}-channel "
-                              f"images, {data.name} has {data.num_classes} of {data.in_channels}")
-        trained.model.to(device)
-        models.append(_Model(record.run_id or path.name, path, record, trained, data))
+                              f"images, {test.name} has {test.num_classes} of {test.in_channels}")
+        trained.model.to(target)
+        models.append(_Model(record.run_id or path.name, path, record, trained, test))
     return models
+
+
+def score_against(runs: dict[str, Path], reference: str, cache: Path, settings: dict, images: int | None,
+                  device: str) -> dict[str, dict]:
+    """The mCE and mFR of each run (by label) against ``runs[reference]``, over the corruptions and
+    sequences its training did not apply (the headline numbers of ``scaler robustness``; None where a
+    ratio is undefined), each run evaluated or read back as ``evaluate_cached`` does. A run at another
+    resolution than the reference's saw other images: it gets None, and a line on stderr says so."""
+    from scaler.robustness.evaluate import compare
+
+    labels = list(runs)
+    models = dict(zip(labels, load_models([runs[label] for label in labels], device), strict=True))
+    ref = models[reference]
+    shared = [label for label in labels if (models[label].data.name, models[label].data.resolution)
+              == (ref.data.name, ref.data.resolution)]
+    for label in labels:
+        if label not in shared:
+            print(f"{label}: trained at {models[label].data.resolution} px, the reference {reference} at "
+                  f"{ref.data.resolution} px: no mCE or mFR against it", file=sys.stderr)
+    results = {label: evaluate_cached(models[label], cache, settings, images) for label in shared}
+    out: dict[str, dict] = {label: {"mce": None, "mfr": None} for label in labels}
+    for label in shared:
+        scores = compare(results[label], results[reference]).to_dict()["unseen"]
+        out[label] = {"mce": scores["mce"], "mfr": scores["mfr"]}
+    return out
 
 
 def _test_images(name: str, data_dir: str | None, resolution: int, device: str) -> Dataset:

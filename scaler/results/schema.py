@@ -77,10 +77,10 @@ SCALE_MODELS = "models"
 # bench/<name>/
 BENCH = Table("table.csv", columns=("label", "series", "phi", "seeds", "val_acc", "val_std", "test_acc", "test_std",
                                     "params", "macs", "resolution", "latency_ms", "diverged", "pareto",
-                                    "is_reference", "vs_reference", "vs_low", "vs_high", "verdict"),
+                                    "is_reference", "vs_reference", "vs_low", "vs_high", "verdict", "mce", "mfr"),
               required=("label", "series", "val_acc", "macs"),
               numeric=("phi", "seeds", "val_acc", "val_std", "test_acc", "test_std", "params", "macs", "resolution",
-                       "latency_ms", "vs_reference", "vs_low", "vs_high"))
+                       "latency_ms", "vs_reference", "vs_low", "vs_high", "mce", "mfr"))
 #: The folder under benchmarks/ where the long benchmarks keep their trainings (as runs).
 BENCHMARK_CELLS = "cells"
 BENCH_SETTINGS = "settings.json"

@@ -89,6 +89,11 @@ class FitTask:
     spec: Spec
     train: TrainConfig
     data: str = ""
+    weights: bool = False  # return the trained weights too (under WEIGHTS, on the CPU)
+
+
+WEIGHTS = "state_dict"
+"""The key of a ``fit_each`` record that holds the trained weights of a task that asked for them."""
 
 
 _DATA: Mapping[str, Dataset] = {}  # the data sets of this pool process, set once by ``_start_job``
@@ -117,12 +122,16 @@ def _start_job(data: Mapping[str, Dataset], count: int) -> None:
 def _fit_record(task: FitTask, data: Mapping[str, Dataset] | None = None) -> dict:
     from scaler.training.fit import fit
 
-    return fit(task.spec, (_DATA if data is None else data)[task.data], task.train, evaluate_test=True)[0]
+    record, model = fit(task.spec, (_DATA if data is None else data)[task.data], task.train, evaluate_test=True)
+    if task.weights:
+        record[WEIGHTS] = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+    return record
 
 
 def fit_each(tasks: Sequence[FitTask], data: Dataset | Mapping[str, Dataset], jobs: int) -> Iterator[dict]:
     """The run record of every task (validation and test accuracy evaluated), yielded in the tasks'
-    order as each is ready (a caller can save each at once): one after another in this process for
+    order as each is ready (a caller can save each at once; a task with ``weights`` has them under
+    ``WEIGHTS``): one after another in this process for
     ``jobs`` 1, else in ``jobs`` spawned processes. A task's numbers depend on its Spec, settings and
     thread count, not on which process ran it or when."""
     sets = {"": data} if isinstance(data, Dataset) else dict(data)

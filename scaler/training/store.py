@@ -93,13 +93,18 @@ class Store:
         other workers) are reused, not trained again."""
         self._index = None
 
-    def find(self, training: Training, need_test: bool = False) -> dict | None:
+    def find(self, training: Training, need_test: bool = False, need_weights: bool = False) -> dict | None:
         """The finished run of ``training``, or None; with ``need_test`` a run that finished without a
-        test accuracy does not count (it is trained again to get one)."""
+        test accuracy, with ``need_weights`` one that kept no weights, does not count (it is trained
+        again to get them)."""
+        from scaler.results.schema import RUN_WEIGHTS
+
         known = self.index().get(training.key)
-        if known is not None and need_test and known.get("status") == "ok" and known.get("test_acc") is None:
-            return None
-        return known
+        if known is None or known.get("status") != "ok":
+            return known
+        no_test = need_test and known.get("test_acc") is None
+        no_weights = need_weights and not (Path(known["path"]) / RUN_WEIGHTS).is_file()
+        return None if no_test or no_weights else known
 
     def keep(self, record: dict, training: Training, state: dict | None = None) -> dict:
         """Save a finished training as a run under its key (weights too if ``state``), index it and
@@ -132,24 +137,26 @@ class Store:
         return self.keep(record, training, state), False
 
     def train_all(self, trainings: Sequence[Training], data: Callable[[DataConfig], Dataset], jobs: int,
-                  need_test: bool = False) -> Iterator[tuple[dict, bool]]:
+                  need_test: bool = False, save_weights: bool = False) -> Iterator[tuple[dict, bool]]:
         """The run of every training and whether it was reused, yielded in order as each is ready: the
         missing ones trained in ``jobs`` processes (``scaler.training.parallel.fit_each``, test accuracy
-        evaluated) on ``data(cut)``, each kept as it arrives, each key once."""
-        from scaler.training.parallel import FitTask, fit_each
+        evaluated) on ``data(cut)``, each kept as it arrives (its weights too with ``save_weights``, and
+        a run kept without them is then missing), each key once."""
+        from scaler.training.parallel import WEIGHTS, FitTask, fit_each
 
         keys = [t.key for t in trainings]
         first: dict[str, int] = {}  # a missing key -> the training that trains it
         for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):
-            if key not in first and self.find(training, need_test) is None:
+            if key not in first and self.find(training, need_test, save_weights) is None:
                 first[key] = i
         cuts = list(dict.fromkeys(trainings[i].data for i in first.values()))
         sets = {str(n): data(cut) for n, cut in enumerate(cuts)}
-        tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)))
+        tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)), save_weights)
                  for i in first.values()]
         arrivals = fit_each(tasks, sets, jobs)
         for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):
             if first.get(key) == i:
-                yield self.keep(next(arrivals), training), False
+                record = next(arrivals)
+                yield self.keep(record, training, record.pop(WEIGHTS, None)), False
             else:
                 yield self.index()[key], True

@@ -98,6 +98,27 @@ def published() -> dict[str, Published]:
     return out
 
 
+@dataclass(frozen=True)
+class FashionMnistResult:
+    """A published Fashion-MNIST test accuracy: the classifier as its submitter named it, its parameter
+    count where stated, the preprocessing and augmentation it trained with, and where it is published."""
+
+    model: str
+    test_acc: float
+    params: int | None
+    preprocessing: str
+    source: str
+
+
+@functools.lru_cache(maxsize=1)
+def fashion_mnist_published() -> tuple[FashionMnistResult, ...]:
+    """Published Fashion-MNIST results (``reference/fashion_mnist_published.csv``), best first."""
+    with open(REFERENCE_DIR / "fashion_mnist_published.csv", newline="") as f:
+        rows = [FashionMnistResult(r["model"], float(r["test_acc"]), int(r["params"]) if r["params"] else None,
+                                   r["preprocessing"], r["source"]) for r in csv.DictReader(f)]
+    return tuple(sorted(rows, key=lambda r: -r.test_acc))
+
+
 def zoo_table(family: str | None = None) -> list[dict]:
     """One row per fixed zoo model: name, family, resolution, params, MACs, activations, published top-1."""
     rows = []
