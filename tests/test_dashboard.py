@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -44,7 +45,15 @@ def _small_b0(width: float, depth: float, resolution: int = 32):
     return get_model("efficientnet-b0").scale(width=width, depth=depth, resolution=resolution)
 
 
-def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str = "ok", **extra) -> dict:
+def _history(val_acc: float | None, epochs: int) -> list[dict]:
+    """Per-epoch reports climbing to ``val_acc`` at the last epoch."""
+    return [{"epoch": e, "train_loss": 1.5 / e, "val_loss": 1.2 / e,
+             "val_acc": None if val_acc is None else val_acc - 0.05 * (epochs - e), "lr": 0.1 / e}
+            for e in range(1, epochs + 1)]
+
+
+def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str = "ok", epochs: int = 1,
+                **extra) -> dict:
     cx = complexity(spec, num_classes=10)
     return {
         "schema_version": 1, "run_id": run_id, "kind": kind, "name": spec.name, "family": spec.family,
@@ -53,7 +62,7 @@ def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str
         "train": {"epochs": 2, "batch_size": 128}, "device": "cpu", "status": status,
         "resolution": spec.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
         "val_acc": val_acc, "test_acc": None, "latency_ms": 1.5 + cx.macs / 1e7, "train_time_s": 12.0,
-        "images_per_s": 900.0, "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9, "val_acc": val_acc}],
+        "images_per_s": 900.0, "history": _history(val_acc, epochs),
         "extra": extra,
     }
 
@@ -86,7 +95,12 @@ def make_results(root: Path) -> Path:
         _run_record("b0-small-1", "train", _small_b0(0.5, 0.5), 0.86),
         _run_record("b0-small-2", "train", _small_b0(1.0, 1.0), 0.89),
         _run_record("found-1", "search", _small_b0(0.75, 0.5), 0.875, study=SO_STUDY, trial=3),
-        _run_record("b0-phi1", "scale", _small_b0(1.1, 1.2, 36), 0.895, phi=1, ladder="derived"),
+        _run_record("b0-phi1", "scale", _small_b0(1.1, 1.2, 36), 0.895, epochs=3, phi=1, ladder="derived",
+                    stage="train", base=BASE),
+        # two cells of the base's comparison (scaler scale's trainings, kept as runs of kind scale)
+        *(_run_record(f"b0-{strategy}-2x", "scale", _small_b0(w, d), acc, epochs=4, stage="compare", base=BASE,
+                      strategy=strategy, mac_ratio=2.0, seed=0)
+          for strategy, w, d, acc in (("compound", 1.1, 1.2, 0.9), ("depth", 1.0, 2.0, 0.88))),
         _run_record("b0-diverged", "train", _small_b0(0.25, 0.25), None, status="diverged"),
     ]
     for rec in runs:
@@ -208,7 +222,7 @@ def test_zoo_frame_flags_published_counts_that_disagree() -> None:
 
 def test_runs_frame_skips_corrupt_and_incomplete_records(tmp_path: Path, results: Path) -> None:
     runs, warnings = data.runs_frame(results)
-    assert len(runs) == 5 and not warnings
+    assert len(runs) == 7 and not warnings
     assert set(runs["kind"]) == {"train", "search", "scale"}
     assert runs.set_index("run_id").loc["found-1", "study"] == SO_STUDY
     (tmp_path / "runs" / "a").mkdir(parents=True)
@@ -582,6 +596,13 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def values(data: list | dict) -> list:
+    """An array of a figure's JSON spec: plotly writes numpy arrays as base64 (``bdata``) with a ``dtype``."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
 def titles(at: AppTest) -> list[str]:
     out = []
     for spec in charts(at):
@@ -665,14 +686,23 @@ def test_app_frontier_page_without_a_bench_says_what_to_run(monkeypatch: pytest.
 
 def test_app_runs_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     at = open_app(monkeypatch, results, "Runs")
-    assert titles(at) == ["Accuracy vs MACs"]
+    assert titles(at) == ["Accuracy vs MACs", "Training curves of the selected runs"]
     assert any("ladder" in t.get("name", "") for t in charts(at)[0]["data"])
-    assert len(at.dataframe[0].value) == 5
+    assert len(at.dataframe[0].value) == 7
+    # the curves of the five best runs with a history (the diverged one has no accuracy to rank by)
+    picked = at.multiselect(key="runs_curves_pick").value
+    assert len(picked) == 5 and picked[0] == "b0-compound-2x"
+    curves = [t for t in charts(at)[1]["data"] if t.get("xaxis", "x") == "x"]
+    assert len(curves) == 5 and max(len(values(t["x"])) for t in curves) == 4
+    at.multiselect(key="runs_curves_pick").set_value(["b0-phi1"]).run()
+    assert not at.exception
+    (curve,) = [t for t in charts(at)[1]["data"] if t.get("xaxis", "x") == "x"]
+    assert values(curve["x"]) == [1, 2, 3] and values(curve["y"])[-1] == pytest.approx(0.895)
     at.radio(key="runs_x").set_value("latency_ms").run()
-    assert not at.exception and titles(at) == ["Accuracy vs latency"]
+    assert not at.exception and titles(at)[0] == "Accuracy vs latency"
     at.radio(key="runs_x").set_value("params").run()
     at.multiselect(key="runs_kinds").set_value(["search"]).run()
-    assert not at.exception and titles(at) == ["Accuracy vs parameters"]
+    assert not at.exception and titles(at)[0] == "Accuracy vs parameters"
     assert at.dataframe[0].value["kind"].tolist() == ["search"]
 
 
@@ -703,7 +733,15 @@ def test_app_scaling_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> Non
     at = open_app(monkeypatch, results, "Scaling")
     assert titles(at) == ["Compound-scaling grid at φ = 1 (accuracy)",
                           "Scaled ladders: derived vs published coefficients",
-                          "Compound vs single-dimension scaling (fitted laws, 95% bands)"]
+                          "Training curves of the trained rungs",
+                          "Compound vs single-dimension scaling (fitted laws, 95% bands)",
+                          "Training curves of the comparison's cells (every seed)"]
+    rungs, cells = charts(at)[2], charts(at)[4]
+    assert [t["name"] for t in rungs["data"] if t.get("showlegend") is not False] == ["derived"]
+    acc = {t["hovertemplate"].split("</b>")[0][3:]: t for t in cells["data"] if t.get("xaxis", "x") == "x"}
+    assert set(acc) == {"compound 2×, seed 0", "depth 2×, seed 0"}
+    assert acc["depth 2×, seed 0"]["line"]["color"] == F.STRATEGY_COLORS["depth"]
+    assert values(acc["compound 2×, seed 0"]["x"]) == [1, 2, 3, 4]
     assert [m.value for m in at.metric][:3] == ["1.200", "1.100", f"{math.sqrt(2 / (1.2 * 1.21)):.3f}"]
     assert at.selectbox(key="scale_base").value == BASE
 
@@ -773,10 +811,10 @@ def test_app_corrupt_files_warn_and_pages_still_work(monkeypatch: pytest.MonkeyP
                                                      corrupt_results: Path) -> None:
     at = open_app(monkeypatch, corrupt_results, "Runs")
     assert any("half-written" in w.value for w in at.warning)
-    assert titles(at) == ["Accuracy vs MACs"] and len(at.dataframe[0].value) == 5
+    assert titles(at)[0] == "Accuracy vs MACs" and len(at.dataframe[0].value) == 7
     at = open_app(monkeypatch, corrupt_results, "Scaling")
     assert any("compare.csv" in w.value for w in at.warning)
-    assert len(charts(at)) == 2 and any("scaler scale --compare" in i.value for i in at.info)
+    assert len(charts(at)) == 3 and any("scaler scale --compare" in i.value for i in at.info)
 
 
 # ----------------------------------------------------------------------------- scaler dashboard
