@@ -573,6 +573,145 @@ def test_compare_with_seeds_draws_error_bars_and_verdicts(tmp_path: Path, result
             assert trace.error_y.array is None and "seed" not in trace.hovertemplate
 
 
+def test_log_axes_label_only_powers_of_ten() -> None:
+    """Plotly labels 2 and 5 between decades on its own ("2, 100B, 5"): the ticks name decades only, the
+    digits between are unlabelled minor ticks; 1-2-5 steps when the range holds fewer than two decades."""
+    ticks = F.log_ticks([3e6, 5e7, 4e8])
+    assert ticks["tickmode"] == "array" and ticks["tickvals"] == [1e7, 1e8] and ticks["ticktext"] == ["10M", "100M"]
+    assert 2e7 in ticks["minor"]["tickvals"] and "ticktext" not in ticks["minor"]
+    assert F.log_ticks([6e6, 3e7])["tickvals"] == [1e7, 2e7]
+    assert F.log_ticks([]) == {} and F.log_ticks([float("nan"), 0]) == {}
+
+
+def test_scaling_and_frontier_log_axes_name_decades_only(results: Path) -> None:
+    sc, _ = data.load_scale(results, BASE)
+    ladders = F.scaling_ladders(sc.ladder)  # MACs within a decade and a half: 1-2-5 steps, named in full
+    assert ladders.layout.yaxis.tickvals == (2e7, 5e7, 1e8) and ladders.layout.yaxis.ticktext == ("20M", "50M", "100M")
+    wide = F.scaling_ladders(sc.ladder.assign(macs=sc.ladder["macs"] * 10.0 ** sc.ladder["phi"]))
+    ticks = wide.layout.yaxis.tickvals  # four decades: the powers of ten alone
+    assert len(ticks) >= 3 and all(math.log10(v) == round(math.log10(v)) for v in ticks)
+    assert wide.layout.yaxis.minor.tickvals and wide.layout.yaxis.minor.ticks == "outside"
+    assert F.scaling_compare(sc.compare, sc.fits).layout.xaxis.ticktext == ("20M", "50M", "100M", "200M")
+    bench, _ = data.load_bench(results, "default")
+    assert F.frontier(bench).layout.xaxis.tickvals == (1e7, 1e8)
+
+
+def test_frontier_keeps_the_base_label_inside_the_plot(results: Path) -> None:
+    """The found family's first rung (the base, leftmost) is labelled to its right, the others to their
+    left, and text is not clipped at the axes."""
+    bench, _ = data.load_bench(results, "default")
+    ladder = next(t for t in F.frontier(bench).data if t.name == "found family")
+    assert list(ladder.textposition) == ["top right", "top left"] and ladder.cliponaxis is False
+
+
+def test_upsampled_points_are_hollow_and_say_so(results: Path) -> None:
+    sc, _ = data.load_scale(results, BASE)
+    bench, _ = data.load_bench(results, "default")
+    for figure in (F.scaling_compare(sc.compare, sc.fits), F.scaling_ladders(sc.ladder), F.frontier(bench)):
+        for trace in figure.data:  # no upsampled column: nothing marked
+            assert "open" not in str(trace.marker.symbol) and "upsampled" not in str(trace.customdata)
+    compare = sc.compare.assign(upsampled=sc.compare["mac_ratio"] == 8)
+    measured = next(t for t in F.scaling_compare(compare).data if t.name == "depth (measured)")
+    assert list(measured.marker.symbol) == ["circle", "circle", "circle-open"]
+    assert "upsampled" in measured.customdata[2][-1] and "upsampled" not in measured.customdata[0][-1]
+    assert "%{customdata[2]}" in measured.hovertemplate
+    ladder = sc.ladder.assign(upsampled=["True" if phi > 3 else "False" for phi in sc.ladder["phi"]])
+    derived = next(t for t in F.scaling_ladders(ladder).data if t.name == "derived ladder")
+    assert list(derived.marker.symbol) == ["circle"] * 3 + ["circle-open"]
+    bench = bench.assign(upsampled=bench["label"] == "found-phi1")
+    found = next(t for t in F.frontier(bench).data if t.name == "found family")
+    assert list(found.marker.symbol) == ["star", "star-open"] and "upsampled" in found.customdata[1][-1]
+
+
+def test_history_frame_and_training_curves(results: Path) -> None:
+    runs, _ = data.runs_frame(results)
+    cells, rungs = data.scale_runs(runs, BASE)
+    assert cells["label"].tolist() == ["compound 2×, seed 0", "depth 2×, seed 0"]
+    assert rungs["run_id"].tolist() == ["b0-phi1"] and rungs["group"].tolist() == ["derived"]
+    history = data.history_frame(cells, label="label", group="group")
+    assert list(history.columns) == data.HISTORY_COLUMNS and len(history) == 8
+    figure = F.training_curves(history, "curves", F.STRATEGY_COLORS)
+    acc = [t for t in figure.data if t.xaxis == "x"]
+    assert [t.name for t in acc] == ["compound", "depth"] and [t.line.color for t in acc] == [
+        F.STRATEGY_COLORS["compound"], F.STRATEGY_COLORS["depth"]]
+    assert list(acc[0].x) == [1, 2, 3, 4] and acc[0].y[-1] == pytest.approx(0.9)
+    losses = [t for t in figure.data if t.xaxis == "x2"]
+    assert len(losses) == 4 and {t.line.dash for t in losses} == {"solid", "dot"}
+    assert figure.layout.xaxis.title.text == "epoch" and figure.layout.yaxis.title.text == "validation accuracy"
+    assert "loss" in figure.layout.yaxis2.title.text and figure.layout.title.text == "curves"
+    empty = F.training_curves(data.history_frame(runs.iloc[0:0]))
+    assert empty.layout.annotations[0].text == "no per-epoch history in these runs"
+
+
+def write_robustness(root: Path, name: str = "b0-small-1", with_reference: bool = True) -> Path:
+    """A results/robustness/<name>/ folder as ``scaler robustness`` leaves it, from the library's result and
+    score types: b0-small-2 (and the reference b0-small-1 itself, unless told not) against b0-small-1."""
+    from scaler.results import write_json
+    from scaler.robustness.evaluate import RobustnessResult, compare
+
+    def result(offset: float) -> RobustnessResult:
+        errors = {c: {s: min(1.0, 0.1 + offset + 0.05 * s + 0.1 * (c == "rotate")) for s in range(1, 6)}
+                  for c in ("gaussian_noise", "rotate")}
+        return RobustnessResult(data="fashion-mnist", seed=0, images=32, frames=3, clean_error=0.1 + offset,
+                                errors=errors, hashes={c: {s: "h" for s in range(1, 6)} for c in errors},
+                                flip_rates={"translate": 0.1 + offset}, sequence_hashes={"translate": "h"},
+                                seen_in_training=("rotate",))
+
+    results = {"b0-small-1": result(0.1), "b0-small-2": result(0.0)}
+    settings = {"seed": 0, "corruptions": ["gaussian_noise", "rotate"], "severities": [1, 2, 3, 4, 5], "frames": 3}
+    folder = root / schema.ROBUSTNESS / name
+    for run, res in results.items():
+        key = json.dumps({"run": run, "data": res.data, **settings, "images": 32}, sort_keys=True)
+        write_json(folder / schema.ROBUSTNESS_CACHE / f"{run}.json", {"key": key, "result": res.to_dict()})
+    compared = ["b0-small-1", "b0-small-2"] if with_reference else ["b0-small-2"]
+    write_json(folder / schema.ROBUSTNESS_SUMMARY, {
+        "reference": "b0-small-1", **settings, "data": "fashion-mnist",
+        "runs": [{"run": r, "path": str(root / "runs" / r), "result": results[r].to_dict(),
+                  "summary": compare(results[r], results["b0-small-1"]).to_dict()} for r in compared]})
+    return root
+
+
+def test_robustness_loader_and_figures(tmp_path: Path, results: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    write_robustness(root)
+    write_robustness(root, "reference-apart", with_reference=False)
+    assert data.robustness_names(root) == ["b0-small-1", "reference-apart"]
+    runs, _ = data.runs_frame(root)
+    for name in ("b0-small-1", "reference-apart"):  # the reference read back from the cache when not compared
+        got, warnings = data.load_robustness(root, name, runs)
+        assert not warnings and got.reference == "b0-small-1"
+        models = got.models.set_index("run_id")
+        assert list(got.models.columns) == data.ROBUSTNESS_MODEL_COLUMNS
+        assert models.loc["b0-small-1", "mce"] == pytest.approx(1.0) and models.loc["b0-small-1", "is_reference"]
+        unseen_ce = (5 * 0.1 + 0.75) / (5 * 0.2 + 0.75)  # gaussian_noise's: rotate is seen in training
+        assert models.loc["b0-small-2", "mce"] == pytest.approx(unseen_ce)
+        assert models.loc["b0-small-2", "macs"] == runs.set_index("run_id").loc["b0-small-2", "macs"]
+        assert len(got.errors) == 20 and set(got.errors["severity"]) == {1, 2, 3, 4, 5}
+    heat = F.robustness_errors(got.errors)
+    assert [t.type for t in heat.data] == ["heatmap", "heatmap"]
+    assert list(heat.data[0].y) == ["gaussian_noise", "rotate"] and list(heat.data[0].x) == [f"s{s}" for s in range(1, 6)]
+    assert np.asarray(heat.data[1].z).shape == (2, 5) and heat.layout.xaxis.title.text == "severity"
+    scatter = F.robustness_mce(got.models)
+    ref = next(t for t in scatter.data if t.name == "reference")
+    assert ref.marker.symbol == "star" and list(ref.y) == [1.0]
+    assert scatter.layout.xaxis.type == "log" and "mCE" in scatter.layout.yaxis.title.text
+    (root / schema.ROBUSTNESS / "broken").mkdir()
+    (root / schema.ROBUSTNESS / "broken" / schema.ROBUSTNESS_SUMMARY).write_text('{"reference": "x", "ru')
+    got, warnings = data.load_robustness(root, "broken", runs)
+    assert got is None and "broken" in warnings[0]
+
+
+def test_app_robustness_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, results: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    write_robustness(root)
+    at = open_app(monkeypatch, root, "Robustness")
+    assert at.title[0].value == "Robustness"
+    assert titles(at) == ["mCE against MACs", "Test error per corruption and severity"]
+    assert sorted(at.dataframe[0].value["run_id"]) == ["b0-small-1", "b0-small-2"]
+
+
 def test_inspect_stages() -> None:
     _, cx, layers = data.inspect_model(get_model("efficientnet-b0"))
     fig = F.inspect_stages(layers, "b0")
@@ -791,14 +930,15 @@ def test_app_inspect_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> Non
 
 def test_app_never_writes(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     before = snapshot(results)
-    for page in ("Zoo", "Runs", "Search", "Scaling", "Inspect"):
+    for page in ("Zoo", "Runs", "Search", "Scaling", "Robustness", "Inspect"):
         open_app(monkeypatch, results, page)
     assert snapshot(results) == before
 
 
 def test_app_empty_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    expected = {"Zoo": 2, "Inspect": 1, "Runs": 0, "Search": 0, "Scaling": 0}
-    hints = {"Runs": "scaler train", "Search": "scaler search --space mbconv", "Scaling": "scaler scale --phi 3"}
+    expected = {"Zoo": 2, "Inspect": 1, "Runs": 0, "Search": 0, "Scaling": 0, "Robustness": 0}
+    hints = {"Runs": "scaler train", "Search": "scaler search --space mbconv", "Scaling": "scaler scale --phi 3",
+             "Robustness": "scaler robustness"}
     for page, n in expected.items():
         at = open_app(monkeypatch, tmp_path, page)
         assert len(charts(at)) == n, page

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
 driven by Playwright, every page opened against a results/ folder made by real tiny ``scaler train``,
-``search`` and ``scale`` runs; no error element, at least one rendered plot per page, a screenshot of each.
+``search``, ``scale``, ``bench`` and ``robustness`` runs; no error element, at least one rendered plot per page,
+a screenshot of each, and the per-epoch training curves and the robustness charts drawn.
 The README's picture is the Scaling page's ladder chart: with ``SCALER_UPDATE_DOCS=1`` the test writes it to
 docs/img/dashboard.png.
 
@@ -23,7 +24,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Inspect"]
+PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Robustness", "Inspect"]
+#: The charts (Streamlit keys) that must hold drawn traces, by page: the training curves and the robustness charts.
+DRAWN = {"Runs": ["runs_curves"], "Scaling": ["scale_rung_curves", "scale_compare_curves"],
+         "Robustness": ["robustness_mce", "robustness_errors"]}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -47,13 +51,26 @@ RUNS = [
     # the frontier: a zoo model and the search's baseline, two seeds each
     ["bench", "--models", "plain-cnn", "--seeds", "2", "--width", "0.25", *DATA],
 ]
+#: The robustness comparison: the trained plain-cnn and the bench's first plain-cnn seed, the former the reference.
+ROBUSTNESS = ["--images", "32", "--corruptions", "gaussian_noise,rotate", "--frames", "3", "--device", "cpu"]
+
+
+def run_ids(root: Path, kind: str) -> list[str]:
+    """The ids of the runs of one kind under root/runs, oldest first."""
+    import json
+
+    return [p.parent.name for p in sorted((root / "runs").glob("*/run.json"))
+            if json.loads(p.read_text()).get("kind") == kind]
 
 
 def make_real_results(root: Path) -> Path:
     """results/ as a user's commands leave it: a training run, a search study, a scaling base."""
     env = dict(os.environ, OMP_NUM_THREADS="1", SCALER_RESULTS=str(root))
     env.pop("SCALER_STORAGE", None)
-    for argv in RUNS:
+    for argv in [*RUNS, None]:
+        if argv is None:  # after the trainings: their run ids are known
+            reference = run_ids(root, "train")[0]
+            argv = ["robustness", reference, run_ids(root, "bench")[0], "--reference", reference, *ROBUSTNESS]
         done = subprocess.run([sys.executable, "-m", "scaler", *argv], env=env, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, f"scaler {' '.join(argv)}:\n{done.stderr[-3000:]}"
@@ -61,6 +78,7 @@ def make_real_results(root: Path) -> Path:
     assert (root / "bench" / "default" / "table.csv").exists()
     assert {"grid.csv", "ladder.csv", "compare.csv", "fits.json"} <= {
         p.name for p in (root / "scale" / "efficientnet-b0").iterdir()}
+    assert (root / "robustness" / run_ids(root, "train")[0] / "summary.json").exists()
     return root
 
 
@@ -162,6 +180,9 @@ def test_every_page_renders_in_chromium(server: str, tmp_path: Path) -> None:
                 assert page.locator('[data-testid="stException"]').count() == 0, name
                 assert page.locator(".js-plotly-plot").count() >= 1, name
                 assert page.get_by_role("heading", name=name).count() >= 1, name
+                for key in DRAWN.get(name, []):  # a plotly chart with at least one drawn line or heatmap
+                    drawn = page.locator(f".st-key-{key} .js-plotly-plot").locator(".scatterlayer .trace, .hm")
+                    assert drawn.count() >= 1, f"{name}: {key} drew nothing"
             # navigation by the sidebar, as a user does it
             page.locator('[data-testid="stSidebar"]').get_by_text("Scaling", exact=True).click()
             page.wait_for_selector("h1:has-text('Scaling')", timeout=30_000)
