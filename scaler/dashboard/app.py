@@ -411,6 +411,7 @@ def page_frontier() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def load_robustness(root: str, name: str, fingerprint: tuple) -> tuple[data.RobustnessData | None, list[str]]:
+    """``fingerprint``: the comparison's files and the run records (its models' MACs come from them)."""
     return data.load_robustness(root, name, load_runs(root, data.runs_fingerprint(root))[0])
 
 
@@ -424,8 +425,8 @@ def page_robustness() -> None:
         return
     name = st.selectbox("Comparison", names, key="robustness_name")
     folder = Path(RESULTS) / schema.ROBUSTNESS / name
-    result, warnings = load_robustness(str(RESULTS), name, data.files_fingerprint(
-        [folder / schema.ROBUSTNESS_SUMMARY, *(folder / schema.ROBUSTNESS_CACHE).glob("*.json")]))
+    files = [folder / schema.ROBUSTNESS_SUMMARY, *(folder / schema.ROBUSTNESS_CACHE).glob("*.json")]
+    result, warnings = load_robustness(str(RESULTS), name, data.files_fingerprint(files) + data.runs_fingerprint(RESULTS))
     show_warnings(warnings)
     if result is None or result.models.empty:
         st.info(data.HINTS["robustness"])

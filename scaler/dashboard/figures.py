@@ -278,13 +278,13 @@ def training_curves(history: pd.DataFrame, title: str = "Training curves",
         common = dict(legendgroup=group, mode="lines+markers", marker=dict(size=5, color=color))
         fig.add_trace(go.Scatter(
             x=g["epoch"], y=g["val_acc"], name=group, showlegend=first, line=dict(color=color, width=2), **common,
-            hovertemplate=f"<b>{label}</b><br>epoch %{{x}}: val acc %{{y:.2%}}<br>run {run_id}<extra></extra>"),
+            hovertemplate=f"<b>{label}</b><br>epoch %{{x:.3g}}: val acc %{{y:.2%}}<br>run {run_id}<extra></extra>"),
             row=1, col=1)
         for metric, dash in (("val_loss", "solid"), ("train_loss", "dot")):
             fig.add_trace(go.Scatter(
                 x=g["epoch"], y=g[metric], name=f"{group} {metric.replace('_', ' ')}", showlegend=False,
                 line=dict(color=color, width=1.5, dash=dash), **common,
-                hovertemplate=(f"<b>{label}</b><br>epoch %{{x}}: {metric.replace('_', ' ')} %{{y:.4f}}<br>"
+                hovertemplate=(f"<b>{label}</b><br>epoch %{{x:.3g}}: {metric.replace('_', ' ')} %{{y:.4f}}<br>"
                                f"run {run_id}<extra></extra>")), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="validation accuracy", tickformat=".1%", row=1, col=1)
