@@ -580,6 +580,8 @@ def test_log_axes_label_only_powers_of_ten() -> None:
     assert ticks["tickmode"] == "array" and ticks["tickvals"] == [1e7, 1e8] and ticks["ticktext"] == ["10M", "100M"]
     assert 2e7 in ticks["minor"]["tickvals"] and "ticktext" not in ticks["minor"]
     assert F.log_ticks([6e6, 3e7])["tickvals"] == [1e7, 2e7]
+    narrow = F.log_ticks([9.7e6])  # one model: the 1-2-5 steps around it, the axis drawn over them
+    assert narrow["tickvals"] == [5e6, 1e7] and narrow["range"][0] < math.log10(5e6) < math.log10(1e7) < narrow["range"][1]
     assert F.log_ticks([]) == {} and F.log_ticks([float("nan"), 0]) == {}
 
 
@@ -597,11 +599,16 @@ def test_scaling_and_frontier_log_axes_name_decades_only(results: Path) -> None:
 
 
 def test_frontier_keeps_the_base_label_inside_the_plot(results: Path) -> None:
-    """The found family's first rung (the base, leftmost) is labelled to its right, the others to their
-    left, and text is not clipped at the axes."""
+    """The found family's labels point into the plot: right of a rung in the axis' left half (the base,
+    leftmost here, was cut off at the left edge), left of one in its right half; text is not clipped."""
     bench, _ = data.load_bench(results, "default")
     ladder = next(t for t in F.frontier(bench).data if t.name == "found family")
-    assert list(ladder.textposition) == ["top right", "top left"] and ladder.cliponaxis is False
+    assert list(ladder.textposition) == ["top right", "top right"] and ladder.cliponaxis is False
+    found = bench["series"] == "found family"
+    rightmost = bench.assign(macs=bench["macs"].where(~found, bench["macs"] * 100))  # 0.7 G and 1.4 G, the largest
+    ladder = next(t for t in F.frontier(rightmost).data if t.name == "found family")
+    assert list(ladder.textposition) == ["top left", "top left"]
+    assert F.inward([1, 10, 100], [1, 100]) == ["top right", "top right", "top left"]
 
 
 def test_upsampled_points_are_hollow_and_say_so(results: Path) -> None:

@@ -69,7 +69,8 @@ def empty_figure(message: str, title: str | None = None) -> go.Figure:
 
 def log_ticks(values: Iterable[Any]) -> dict[str, Any]:
     """Tick settings of a log axis over ``values``: labels at the powers of ten only (at 1-2-5 steps
-    when fewer than two powers fall in the range), unlabelled minor ticks at every digit between.
+    when fewer than two powers fall in the range; the two steps around it, and that axis range, when
+    fewer than two of those do either), unlabelled minor ticks at every digit between.
     Plotly's own labels on a log axis also name the 2 and 5 between decades ("2, 100B, 5, 2, 10B").
     Empty (plotly's defaults) when nothing positive is given."""
     v = np.asarray([float(x) for x in values if x is not None], dtype=float)
@@ -82,12 +83,18 @@ def log_ticks(values: Iterable[Any]) -> dict[str, Any]:
     def inside(mantissas: Iterable[int]) -> list[float]:
         return [m * 10.0 ** k for k in decades for m in mantissas if lo * (1 - 1e-9) <= m * 10.0 ** k <= hi * (1 + 1e-9)]
 
-    major = next((t for t in (inside((1,)), inside((1, 2, 5))) if len(t) >= 2), inside(range(1, 10)))
-    if not major:
-        return {}
+    major = next((t for t in (inside((1,)), inside((1, 2, 5))) if len(t) >= 2), None)
+    extra: dict[str, Any] = {}
+    if major is None:  # a narrow range: the 1-2-5 steps around it, and the axis drawn over just those
+        steps = sorted(m * 10.0 ** k for k in range(decades.start - 1, decades.stop + 1) for m in (1, 2, 5))
+        major = [max(t for t in steps if t <= lo), min(t for t in steps if t >= hi)]
+        major = major if major[0] < major[1] else [major[0] / 2, major[0] * 2]
+        lo, hi = major
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        extra["range"] = [math.log10(lo) - 0.05, math.log10(hi) + 0.05]
     minor = [t for t in inside(range(1, 10)) if t not in major]
     return dict(tickmode="array", tickvals=major, ticktext=[si(t).replace(" ", "") for t in major],
-                minor=dict(tickmode="array", tickvals=minor, ticks="outside", ticklen=3, showgrid=False))
+                minor=dict(tickmode="array", tickvals=minor, ticks="outside", ticklen=3, showgrid=False), **extra)
 
 
 def _axis_values(fig: go.Figure, axis: str) -> list[Any]:
@@ -295,6 +302,14 @@ def training_curves(history: pd.DataFrame, title: str = "Training curves",
 
 # ---------------------------------------------------------------------------------------- frontier
 
+def inward(xs: Iterable[float], every: Iterable[float]) -> list[str]:
+    """Text positions that point into a log x axis spanning ``every``: right of the points in its left
+    half, left of those in its right half, so that no label runs off the plot's edge (the base of a
+    ladder, leftmost, labelled to its left, was cut off)."""
+    logs = np.log10(np.asarray(list(every), dtype=float))
+    mid = (float(np.nanmin(logs)) + float(np.nanmax(logs))) / 2
+    return ["top right" if math.log10(v) <= mid else "top left" for v in xs]
+
 FRONTIER_X = {"macs": "MACs at training fidelity (multiply-adds, log scale)", "params": "parameters (log scale)",
               "latency_ms": "latency per image (ms, this device, log scale)"}
 
@@ -320,12 +335,10 @@ def frontier(bench: pd.DataFrame, x: str = "macs", family: str = "found family")
                                   g["latency_ms"].map(lambda v: _num(v, "{:.2f} ms")),
                                   g["seeds"].map(lambda v: _num(v, "{:g}")), g["verdict"].astype(str),
                                   np.where(up, UPSAMPLED_NOTE, "")])
-        # the ladder's labels sit left of their points, but the first one's (the base, leftmost on the
-        # axis) to its right, so that it is not cut off at the plot's left edge
         fig.add_trace(go.Scatter(
             x=g[x], y=g["val_acc"], name=series, mode="lines+markers+text" if ladder else "markers",
             text=g["label"] if ladder else None, cliponaxis=False,
-            textposition=["top right" if i == 0 else "top left" for i in range(len(g))] if ladder else None,
+            textposition=inward(g[x], df[x]) if ladder else None,
             error_y=dict(type="data", array=g["val_std"].fillna(0), visible=True, thickness=1.2),
             marker=dict(size=12 if ladder else 10, color=colors[str(series)], line=dict(width=1, color="white"),
                         symbol=_open_where("star" if ladder else "circle", up)),
