@@ -46,9 +46,9 @@ RUNS = [
     ["train", "plain-cnn", *DATA],
     ["train", "plain-cnn", *DATA, "--seed", "1"],  # a second model for the robustness comparison
     ["search", "--space", "mbconv", "--trials", "3", "--width", "0.25", "--pruner", "none", *DATA],
-    # three grid points (as in test_scaling's TINY_GRID), the model at phi 2 (trained), one matched-MACs compare
-    ["scale", "--base", "efficientnet-b0", "--phi", "2", "--train", "--width", "0.25", "--grid", "--step", "0.2", "--tol", "0.1",
-     "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
+    # three grid points (as in test_scaling's TINY_GRID), the model at phi 2 trained, one matched-MACs comparison
+    ["scale", "--base", "efficientnet-b0", "--phi", "2", "--train", "--width", "0.25", "--grid", "--step", "0.2",
+     "--tol", "0.1", "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
     # the frontier: a zoo model and the search's baseline, two seeds each
     ["bench", "--models", "plain-cnn", "--seeds", "2", "--width", "0.25", *DATA],
 ]
