@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -44,7 +45,15 @@ def _small_b0(width: float, depth: float, resolution: int = 32):
     return get_model("efficientnet-b0").scale(width=width, depth=depth, resolution=resolution)
 
 
-def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str = "ok", **extra) -> dict:
+def _history(val_acc: float | None, epochs: int) -> list[dict]:
+    """Per-epoch reports climbing to ``val_acc`` at the last epoch."""
+    return [{"epoch": e, "train_loss": 1.5 / e, "val_loss": 1.2 / e,
+             "val_acc": None if val_acc is None else val_acc - 0.05 * (epochs - e), "lr": 0.1 / e}
+            for e in range(1, epochs + 1)]
+
+
+def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str = "ok", epochs: int = 1,
+                **extra) -> dict:
     cx = complexity(spec, num_classes=10)
     return {
         "schema_version": 1, "run_id": run_id, "kind": kind, "name": spec.name, "family": spec.family,
@@ -53,7 +62,7 @@ def _run_record(run_id: str, kind: str, spec, val_acc: float | None, status: str
         "train": {"epochs": 2, "batch_size": 128}, "device": "cpu", "status": status,
         "resolution": spec.resolution, "params": cx.params, "macs": cx.macs, "acts": cx.acts,
         "val_acc": val_acc, "test_acc": None, "latency_ms": 1.5 + cx.macs / 1e7, "train_time_s": 12.0,
-        "images_per_s": 900.0, "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9, "val_acc": val_acc}],
+        "images_per_s": 900.0, "history": _history(val_acc, epochs),
         "extra": extra,
     }
 
@@ -86,7 +95,12 @@ def make_results(root: Path) -> Path:
         _run_record("b0-small-1", "train", _small_b0(0.5, 0.5), 0.86),
         _run_record("b0-small-2", "train", _small_b0(1.0, 1.0), 0.89),
         _run_record("found-1", "search", _small_b0(0.75, 0.5), 0.875, study=SO_STUDY, trial=3),
-        _run_record("b0-phi1", "scale", _small_b0(1.1, 1.2, 36), 0.895, phi=1, ladder="derived"),
+        _run_record("b0-phi1", "scale", _small_b0(1.1, 1.2, 36), 0.895, epochs=3, phi=1, ladder="derived",
+                    stage="train", base=BASE),
+        # two cells of the base's comparison (scaler scale's trainings, kept as runs of kind scale)
+        *(_run_record(f"b0-{strategy}-2x", "scale", _small_b0(w, d), acc, epochs=4, stage="compare", base=BASE,
+                      strategy=strategy, mac_ratio=2.0, seed=0)
+          for strategy, w, d, acc in (("compound", 1.1, 1.2, 0.9), ("depth", 1.0, 2.0, 0.88))),
         _run_record("b0-diverged", "train", _small_b0(0.25, 0.25), None, status="diverged"),
     ]
     for rec in runs:
@@ -208,7 +222,7 @@ def test_zoo_frame_flags_published_counts_that_disagree() -> None:
 
 def test_runs_frame_skips_corrupt_and_incomplete_records(tmp_path: Path, results: Path) -> None:
     runs, warnings = data.runs_frame(results)
-    assert len(runs) == 5 and not warnings
+    assert len(runs) == 7 and not warnings
     assert set(runs["kind"]) == {"train", "search", "scale"}
     assert runs.set_index("run_id").loc["found-1", "study"] == SO_STUDY
     (tmp_path / "runs" / "a").mkdir(parents=True)
@@ -559,6 +573,152 @@ def test_compare_with_seeds_draws_error_bars_and_verdicts(tmp_path: Path, result
             assert trace.error_y.array is None and "seed" not in trace.hovertemplate
 
 
+def test_log_axes_label_only_powers_of_ten() -> None:
+    """Plotly labels 2 and 5 between decades on its own ("2, 100B, 5"): the ticks name decades only, the
+    digits between are unlabelled minor ticks; 1-2-5 steps when the range holds fewer than two decades."""
+    ticks = F.log_ticks([3e6, 5e7, 4e8])
+    assert ticks["tickmode"] == "array" and ticks["tickvals"] == [1e7, 1e8] and ticks["ticktext"] == ["10M", "100M"]
+    assert 2e7 in ticks["minor"]["tickvals"] and "ticktext" not in ticks["minor"]
+    assert F.log_ticks([6e6, 3e7])["tickvals"] == [1e7, 2e7]
+    narrow = F.log_ticks([9.7e6])  # one model: the 1-2-5 steps around it, the axis drawn over them
+    assert narrow["tickvals"] == [5e6, 1e7] and narrow["range"][0] < math.log10(5e6) < math.log10(1e7) < narrow["range"][1]
+    assert F.log_ticks([]) == {} and F.log_ticks([float("nan"), 0]) == {}
+
+
+def test_scaling_and_frontier_log_axes_name_decades_only(results: Path) -> None:
+    sc, _ = data.load_scale(results, BASE)
+    ladders = F.scaling_ladders(sc.ladder)  # MACs within a decade and a half: 1-2-5 steps, named in full
+    assert ladders.layout.yaxis.tickvals == (2e7, 5e7, 1e8) and ladders.layout.yaxis.ticktext == ("20M", "50M", "100M")
+    wide = F.scaling_ladders(sc.ladder.assign(macs=sc.ladder["macs"] * 10.0 ** sc.ladder["phi"]))
+    ticks = wide.layout.yaxis.tickvals  # four decades: the powers of ten alone
+    assert len(ticks) >= 3 and all(math.log10(v) == round(math.log10(v)) for v in ticks)
+    assert wide.layout.yaxis.minor.tickvals and wide.layout.yaxis.minor.ticks == "outside"
+    assert F.scaling_compare(sc.compare, sc.fits).layout.xaxis.ticktext == ("20M", "50M", "100M", "200M")
+    bench, _ = data.load_bench(results, "default")
+    assert F.frontier(bench).layout.xaxis.tickvals == (1e7, 1e8)
+
+
+def test_frontier_keeps_the_base_label_inside_the_plot(results: Path) -> None:
+    """The found family's labels point into the plot: right of a rung in the axis' left half (the base,
+    leftmost here, was cut off at the left edge), left of one in its right half; text is not clipped."""
+    bench, _ = data.load_bench(results, "default")
+    ladder = next(t for t in F.frontier(bench).data if t.name == "found family")
+    assert list(ladder.textposition) == ["top right", "top right"] and ladder.cliponaxis is False
+    found = bench["series"] == "found family"
+    rightmost = bench.assign(macs=bench["macs"].where(~found, bench["macs"] * 100))  # 0.7 G and 1.4 G, the largest
+    ladder = next(t for t in F.frontier(rightmost).data if t.name == "found family")
+    assert list(ladder.textposition) == ["top left", "top left"]
+    assert F.inward([1, 10, 100], [1, 100]) == ["top right", "top right", "top left"]
+
+
+def test_upsampled_points_are_hollow_and_say_so(results: Path) -> None:
+    sc, _ = data.load_scale(results, BASE)
+    bench, _ = data.load_bench(results, "default")
+    for figure in (F.scaling_compare(sc.compare, sc.fits), F.scaling_ladders(sc.ladder), F.frontier(bench)):
+        for trace in figure.data:  # no upsampled column: nothing marked
+            assert "open" not in str(trace.marker.symbol) and "upsampled" not in str(trace.customdata)
+    compare = sc.compare.assign(upsampled=sc.compare["mac_ratio"] == 8)
+    measured = next(t for t in F.scaling_compare(compare).data if t.name == "depth (measured)")
+    assert list(measured.marker.symbol) == ["circle", "circle", "circle-open"]
+    assert "upsampled" in measured.customdata[2][-1] and "upsampled" not in measured.customdata[0][-1]
+    assert "%{customdata[2]}" in measured.hovertemplate
+    ladder = sc.ladder.assign(upsampled=["True" if phi > 3 else "False" for phi in sc.ladder["phi"]])
+    derived = next(t for t in F.scaling_ladders(ladder).data if t.name == "derived ladder")
+    assert list(derived.marker.symbol) == ["circle"] * 3 + ["circle-open"]
+    bench = bench.assign(upsampled=bench["label"] == "found-phi1")
+    found = next(t for t in F.frontier(bench).data if t.name == "found family")
+    assert list(found.marker.symbol) == ["star", "star-open"] and "upsampled" in found.customdata[1][-1]
+
+
+def test_history_frame_and_training_curves(results: Path) -> None:
+    runs, _ = data.runs_frame(results)
+    cells, rungs = data.scale_runs(runs, BASE)
+    assert cells["label"].tolist() == ["compound 2×, seed 0", "depth 2×, seed 0"]
+    assert rungs["run_id"].tolist() == ["b0-phi1"] and rungs["group"].tolist() == ["derived"]
+    history = data.history_frame(cells, label="label", group="group")
+    assert list(history.columns) == data.HISTORY_COLUMNS and len(history) == 8
+    figure = F.training_curves(history, "curves", F.STRATEGY_COLORS)
+    acc = [t for t in figure.data if t.xaxis == "x"]
+    assert [t.name for t in acc] == ["compound", "depth"] and [t.line.color for t in acc] == [
+        F.STRATEGY_COLORS["compound"], F.STRATEGY_COLORS["depth"]]
+    assert list(acc[0].x) == [1, 2, 3, 4] and acc[0].y[-1] == pytest.approx(0.9)
+    losses = [t for t in figure.data if t.xaxis == "x2"]
+    assert len(losses) == 4 and {t.line.dash for t in losses} == {"solid", "dot"}
+    assert figure.layout.xaxis.title.text == "epoch" and figure.layout.yaxis.title.text == "validation accuracy"
+    assert "loss" in figure.layout.yaxis2.title.text and figure.layout.title.text == "curves"
+    empty = F.training_curves(data.history_frame(runs.iloc[0:0]))
+    assert empty.layout.annotations[0].text == "no per-epoch history in these runs"
+
+
+def write_robustness(root: Path, name: str = "b0-small-1", with_reference: bool = True) -> Path:
+    """A results/robustness/<name>/ folder as ``scaler robustness`` leaves it, from the library's result and
+    score types: b0-small-2 (and the reference b0-small-1 itself, unless told not) against b0-small-1."""
+    from scaler.results import write_json
+    from scaler.robustness.evaluate import RobustnessResult, compare
+
+    def result(offset: float) -> RobustnessResult:
+        errors = {c: {s: min(1.0, 0.1 + offset + 0.05 * s + 0.1 * (c == "rotate")) for s in range(1, 6)}
+                  for c in ("gaussian_noise", "rotate")}
+        return RobustnessResult(data="fashion-mnist", seed=0, images=32, frames=3, clean_error=0.1 + offset,
+                                errors=errors, hashes={c: {s: "h" for s in range(1, 6)} for c in errors},
+                                flip_rates={"translate": 0.1 + offset}, sequence_hashes={"translate": "h"},
+                                seen_in_training=("rotate",))
+
+    results = {"b0-small-1": result(0.1), "b0-small-2": result(0.0)}
+    settings = {"seed": 0, "corruptions": ["gaussian_noise", "rotate"], "severities": [1, 2, 3, 4, 5], "frames": 3}
+    folder = root / schema.ROBUSTNESS / name
+    for run, res in results.items():
+        key = json.dumps({"run": run, "data": res.data, **settings, "images": 32}, sort_keys=True)
+        write_json(folder / schema.ROBUSTNESS_CACHE / f"{run}.json", {"key": key, "result": res.to_dict()})
+    compared = ["b0-small-1", "b0-small-2"] if with_reference else ["b0-small-2"]
+    write_json(folder / schema.ROBUSTNESS_SUMMARY, {
+        "reference": "b0-small-1", **settings, "data": "fashion-mnist",
+        "runs": [{"run": r, "path": str(root / "runs" / r), "result": results[r].to_dict(),
+                  "summary": compare(results[r], results["b0-small-1"]).to_dict()} for r in compared]})
+    return root
+
+
+def test_robustness_loader_and_figures(tmp_path: Path, results: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    write_robustness(root)
+    write_robustness(root, "reference-apart", with_reference=False)
+    assert data.robustness_names(root) == ["b0-small-1", "reference-apart"]
+    runs, _ = data.runs_frame(root)
+    for name in ("b0-small-1", "reference-apart"):  # the reference read back from the cache when not compared
+        got, warnings = data.load_robustness(root, name, runs)
+        assert not warnings and got.reference == "b0-small-1"
+        models = got.models.set_index("run_id")
+        assert list(got.models.columns) == data.ROBUSTNESS_MODEL_COLUMNS
+        assert models.loc["b0-small-1", "mce"] == pytest.approx(1.0) and models.loc["b0-small-1", "is_reference"]
+        unseen_ce = (5 * 0.1 + 0.75) / (5 * 0.2 + 0.75)  # gaussian_noise's: rotate is seen in training
+        assert models.loc["b0-small-2", "mce"] == pytest.approx(unseen_ce)
+        assert models.loc["b0-small-2", "macs"] == runs.set_index("run_id").loc["b0-small-2", "macs"]
+        assert len(got.errors) == 20 and set(got.errors["severity"]) == {1, 2, 3, 4, 5}
+    heat = F.robustness_errors(got.errors)
+    assert [t.type for t in heat.data] == ["heatmap", "heatmap"]
+    assert list(heat.data[0].y) == ["gaussian_noise", "rotate"] and list(heat.data[0].x) == [f"s{s}" for s in range(1, 6)]
+    assert np.asarray(heat.data[1].z).shape == (2, 5) and heat.layout.xaxis.title.text == "severity"
+    scatter = F.robustness_mce(got.models)
+    ref = next(t for t in scatter.data if t.name == "reference")
+    assert ref.marker.symbol == "star" and list(ref.y) == [1.0]
+    assert scatter.layout.xaxis.type == "log" and "mCE" in scatter.layout.yaxis.title.text
+    (root / schema.ROBUSTNESS / "broken").mkdir()
+    (root / schema.ROBUSTNESS / "broken" / schema.ROBUSTNESS_SUMMARY).write_text('{"reference": "x", "ru')
+    got, warnings = data.load_robustness(root, "broken", runs)
+    assert got is None and "broken" in warnings[0]
+
+
+def test_app_robustness_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, results: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    write_robustness(root)
+    at = open_app(monkeypatch, root, "Robustness")
+    assert at.title[0].value == "Robustness"
+    assert titles(at) == ["mCE against MACs", "Test error per corruption and severity"]
+    assert sorted(at.dataframe[0].value["run_id"]) == ["b0-small-1", "b0-small-2"]
+
+
 def test_inspect_stages() -> None:
     _, cx, layers = data.inspect_model(get_model("efficientnet-b0"))
     fig = F.inspect_stages(layers, "b0")
@@ -580,6 +740,13 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 def charts(at: AppTest) -> list[dict]:
     """The plotly figures of the current run, as their JSON specs."""
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def values(data: list | dict) -> list:
+    """An array of a figure's JSON spec: plotly writes numpy arrays as base64 (``bdata``) with a ``dtype``."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
 
 
 def titles(at: AppTest) -> list[str]:
@@ -665,14 +832,23 @@ def test_app_frontier_page_without_a_bench_says_what_to_run(monkeypatch: pytest.
 
 def test_app_runs_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     at = open_app(monkeypatch, results, "Runs")
-    assert titles(at) == ["Accuracy vs MACs"]
+    assert titles(at) == ["Accuracy vs MACs", "Training curves of the selected runs"]
     assert any("ladder" in t.get("name", "") for t in charts(at)[0]["data"])
-    assert len(at.dataframe[0].value) == 5
+    assert len(at.dataframe[0].value) == 7
+    # the curves of the five best runs with a history (the diverged one has no accuracy to rank by)
+    picked = at.multiselect(key="runs_curves_pick").value
+    assert len(picked) == 5 and picked[0] == "b0-compound-2x"
+    curves = [t for t in charts(at)[1]["data"] if t.get("xaxis", "x") == "x"]
+    assert len(curves) == 5 and max(len(values(t["x"])) for t in curves) == 4
+    at.multiselect(key="runs_curves_pick").set_value(["b0-phi1"]).run()
+    assert not at.exception
+    (curve,) = [t for t in charts(at)[1]["data"] if t.get("xaxis", "x") == "x"]
+    assert values(curve["x"]) == [1, 2, 3] and values(curve["y"])[-1] == pytest.approx(0.895)
     at.radio(key="runs_x").set_value("latency_ms").run()
-    assert not at.exception and titles(at) == ["Accuracy vs latency"]
+    assert not at.exception and titles(at)[0] == "Accuracy vs latency"
     at.radio(key="runs_x").set_value("params").run()
     at.multiselect(key="runs_kinds").set_value(["search"]).run()
-    assert not at.exception and titles(at) == ["Accuracy vs parameters"]
+    assert not at.exception and titles(at)[0] == "Accuracy vs parameters"
     assert at.dataframe[0].value["kind"].tolist() == ["search"]
 
 
@@ -703,7 +879,15 @@ def test_app_scaling_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> Non
     at = open_app(monkeypatch, results, "Scaling")
     assert titles(at) == ["Compound-scaling grid at φ = 1 (accuracy)",
                           "Scaled ladders: derived vs published coefficients",
-                          "Compound vs single-dimension scaling (fitted laws, 95% bands)"]
+                          "Training curves of the trained rungs",
+                          "Compound vs single-dimension scaling (fitted laws, 95% bands)",
+                          "Training curves of the comparison's cells (every seed)"]
+    rungs, cells = charts(at)[2], charts(at)[4]
+    assert [t["name"] for t in rungs["data"] if t.get("showlegend") is not False] == ["derived"]
+    acc = {t["hovertemplate"].split("</b>")[0][3:]: t for t in cells["data"] if t.get("xaxis", "x") == "x"}
+    assert set(acc) == {"compound 2×, seed 0", "depth 2×, seed 0"}
+    assert acc["depth 2×, seed 0"]["line"]["color"] == F.STRATEGY_COLORS["depth"]
+    assert values(acc["compound 2×, seed 0"]["x"]) == [1, 2, 3, 4]
     assert [m.value for m in at.metric][:3] == ["1.200", "1.100", f"{math.sqrt(2 / (1.2 * 1.21)):.3f}"]
     assert at.selectbox(key="scale_base").value == BASE
 
@@ -753,14 +937,15 @@ def test_app_inspect_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> Non
 
 def test_app_never_writes(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     before = snapshot(results)
-    for page in ("Zoo", "Runs", "Search", "Scaling", "Inspect"):
+    for page in ("Zoo", "Runs", "Search", "Scaling", "Robustness", "Inspect"):
         open_app(monkeypatch, results, page)
     assert snapshot(results) == before
 
 
 def test_app_empty_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    expected = {"Zoo": 2, "Inspect": 1, "Runs": 0, "Search": 0, "Scaling": 0}
-    hints = {"Runs": "scaler train", "Search": "scaler search --space mbconv", "Scaling": "scaler scale --phi 3"}
+    expected = {"Zoo": 2, "Inspect": 1, "Runs": 0, "Search": 0, "Scaling": 0, "Robustness": 0}
+    hints = {"Runs": "scaler train", "Search": "scaler search --space mbconv", "Scaling": "scaler scale --phi 3",
+             "Robustness": "scaler robustness"}
     for page, n in expected.items():
         at = open_app(monkeypatch, tmp_path, page)
         assert len(charts(at)) == n, page
@@ -773,10 +958,10 @@ def test_app_corrupt_files_warn_and_pages_still_work(monkeypatch: pytest.MonkeyP
                                                      corrupt_results: Path) -> None:
     at = open_app(monkeypatch, corrupt_results, "Runs")
     assert any("half-written" in w.value for w in at.warning)
-    assert titles(at) == ["Accuracy vs MACs"] and len(at.dataframe[0].value) == 5
+    assert titles(at)[0] == "Accuracy vs MACs" and len(at.dataframe[0].value) == 7
     at = open_app(monkeypatch, corrupt_results, "Scaling")
     assert any("compare.csv" in w.value for w in at.warning)
-    assert len(charts(at)) == 2 and any("scaler scale --compare" in i.value for i in at.info)
+    assert len(charts(at)) == 3 and any("scaler scale --compare" in i.value for i in at.info)
 
 
 # ----------------------------------------------------------------------------- scaler dashboard

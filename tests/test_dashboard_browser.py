@@ -1,6 +1,7 @@
 """The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
 driven by Playwright, every page opened against a results/ folder made by real tiny ``scaler train``,
-``search`` and ``scale`` runs; no error element, at least one rendered plot per page, a screenshot of each.
+``search``, ``scale``, ``bench`` and ``robustness`` runs; no error element, at least one rendered plot per page,
+a screenshot of each, and the per-epoch training curves and the robustness charts drawn.
 The README's picture is the Scaling page's ladder chart: with ``SCALER_UPDATE_DOCS=1`` the test writes it to
 docs/img/dashboard.png.
 
@@ -23,7 +24,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Inspect"]
+PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Robustness", "Inspect"]
+#: The charts (Streamlit keys) that must hold drawn traces, by page: the training curves and the robustness charts.
+DRAWN = {"Runs": ["runs_curves"], "Scaling": ["scale_rung_curves", "scale_compare_curves"],
+         "Robustness": ["robustness_mce", "robustness_errors"]}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -40,20 +44,33 @@ DATA = ["--data", "synthetic:classes=4,size=384,resolution=16", "--val-size", "6
         "--epochs", "1", "--batch-size", "64", "--device", "cpu"]
 RUNS = [
     ["train", "plain-cnn", *DATA],
+    ["train", "plain-cnn", *DATA, "--seed", "1"],  # a second model for the robustness comparison
     ["search", "--space", "mbconv", "--trials", "3", "--width", "0.25", "--pruner", "none", *DATA],
-    # three grid points (as in test_scaling's TINY_GRID), the model at phi 2, one matched-MACs comparison
-    ["scale", "--base", "efficientnet-b0", "--phi", "2", "--width", "0.25", "--grid", "--step", "0.2", "--tol", "0.1",
-     "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
+    # three grid points (as in test_scaling's TINY_GRID), the model at phi 2 trained, one matched-MACs comparison
+    ["scale", "--base", "efficientnet-b0", "--phi", "2", "--train", "--width", "0.25", "--grid", "--step", "0.2",
+     "--tol", "0.1", "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
     # the frontier: a zoo model and the search's baseline, two seeds each
     ["bench", "--models", "plain-cnn", "--seeds", "2", "--width", "0.25", *DATA],
 ]
+#: The robustness comparison: the two trained plain-cnns (bench runs keep no weights), the first the reference.
+ROBUSTNESS = ["--images", "32", "--corruptions", "gaussian_noise,rotate", "--frames", "3", "--device", "cpu"]
+
+
+def run_ids(root: Path, kind: str) -> list[str]:
+    """The ids of the runs of one kind under root/runs, oldest first."""
+    import json
+
+    return [p.parent.name for p in sorted((root / "runs").glob("*/run.json"))
+            if json.loads(p.read_text()).get("kind") == kind]
 
 
 def make_real_results(root: Path) -> Path:
     """results/ as a user's commands leave it: a training run, a search study, a scaling base."""
     env = dict(os.environ, OMP_NUM_THREADS="1", SCALER_RESULTS=str(root))
     env.pop("SCALER_STORAGE", None)
-    for argv in RUNS:
+    for argv in [*RUNS, None]:
+        if argv is None:  # after the trainings: their run ids are known
+            argv = ["robustness", *run_ids(root, "train"), *ROBUSTNESS]
         done = subprocess.run([sys.executable, "-m", "scaler", *argv], env=env, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, f"scaler {' '.join(argv)}:\n{done.stderr[-3000:]}"
@@ -61,6 +78,7 @@ def make_real_results(root: Path) -> Path:
     assert (root / "bench" / "default" / "table.csv").exists()
     assert {"grid.csv", "ladder.csv", "compare.csv", "fits.json"} <= {
         p.name for p in (root / "scale" / "efficientnet-b0").iterdir()}
+    assert (root / "robustness" / run_ids(root, "train")[0] / "summary.json").exists()
     return root
 
 
@@ -157,6 +175,9 @@ def test_every_page_renders_in_chromium(server: str, tmp_path: Path) -> None:
                 page.goto(f"{server}/?page={name.lower()}")
                 wait_for_app(page)
                 page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+                for key in DRAWN.get(name, []):  # a plotly chart that drew at least one line or heatmap
+                    page.locator(f".st-key-{key} .js-plotly-plot").locator(".scatterlayer .trace, .hm").first.wait_for(
+                        state="attached", timeout=30_000)
                 page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
                 page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
                 assert page.locator('[data-testid="stException"]').count() == 0, name

@@ -1,6 +1,6 @@
 """scaler's dashboard: ``streamlit run app.py``.
 
-Pages: Zoo, Runs, Search, Scaling, Frontier, Inspect. Reads results from ``$SCALER_RESULTS`` (default
+Pages: Zoo, Runs, Search, Scaling, Frontier, Robustness, Inspect. Reads results from ``$SCALER_RESULTS`` (default
 ``results``) and the Optuna storage ``$SCALER_STORAGE`` (default: the SQLite file in the results
 folder); it never writes either. Figures live in ``scaler.dashboard.figures``, loaders in
 ``scaler.dashboard.data``; this file only lays them out.
@@ -175,6 +175,15 @@ def page_runs() -> None:
     ladder = data.zoo_ladder(load_zoo()[0]) if with_ladder else None
     st.caption(f"{len(sel)} run(s) on {dataset}. Accuracy is on your data; the ladder's is ImageNet's.")
     chart(fig.runs_scatter(sel, x=x, ladder=ladder), "runs_scatter")
+    with_history = sel[sel["history"].map(len) > 0].sort_values("val_acc", ascending=False)
+    if len(with_history):
+        ids = with_history["run_id"].tolist()
+        names = dict(zip(ids, with_history["name"].astype(str), strict=True))
+        picked = st.multiselect("Training curves of", ids, default=ids[:5], key="runs_curves_pick",
+                                format_func=lambda i: f"{names[i]} ({i})",
+                                help="per-epoch validation accuracy and losses of these runs (the best five first)")
+        curves = data.history_frame(with_history[with_history["run_id"].isin(picked)])
+        chart(fig.training_curves(curves, "Training curves of the selected runs"), "runs_curves")
     st.dataframe(
         sel[["name", "kind", "status", "resolution", "val_acc", "test_acc", "params", "macs", "latency_ms",
              "train_time_s", "device", "created", "run_id"]],
@@ -291,6 +300,7 @@ def page_scaling() -> None:
     if result.empty:
         st.info(data.HINTS["scale"])
         return
+    cell_runs, rungs = data.scale_runs(load_runs(str(RESULTS), data.runs_fingerprint(RESULTS))[0], base)
 
     st.subheader("Coefficient grid (φ = 1)")
     if result.grid is None or result.grid.empty:
@@ -315,6 +325,7 @@ def page_scaling() -> None:
                      column_config={"params": st.column_config.NumberColumn("params", format="compact"),
                                     "macs": st.column_config.NumberColumn("MACs", format="compact"),
                                     "mac_ratio": st.column_config.NumberColumn("MACs / base", format="%.2f")})
+    scale_curves(rungs, "Training curves of the trained rungs", "scale_rung_curves", fig.LADDER_COLORS)
 
     st.subheader("Compound vs single-dimension scaling")
     if result.compare is None or result.compare.empty:
@@ -346,6 +357,17 @@ def page_scaling() -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="–", key="scale_fits")
         else:
             st.caption("No fits.json: measured points only.")
+        scale_curves(cell_runs, "Training curves of the comparison's cells (every seed)", "scale_compare_curves",
+                     fig.STRATEGY_COLORS)
+
+
+def scale_curves(runs: pd.DataFrame, title: str, key: str, colors: dict[str, str]) -> None:
+    """The per-epoch curves of a base's trainings (runs of kind scale in the results' store): whether the
+    nets compared had converged."""
+    if runs.empty:
+        st.caption("No training of this part is among the runs under results/runs/: no curves.")
+        return
+    chart(fig.training_curves(data.history_frame(runs, label="label", group="group"), title, colors), key)
 
 
 # ----------------------------------------------------------------------------------------- frontier
@@ -383,6 +405,46 @@ def page_frontier() -> None:
                  column_config={"params": st.column_config.NumberColumn("params", format="compact"),
                                 "macs": st.column_config.NumberColumn("MACs", format="compact"),
                                 "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.2f")})
+
+
+# --------------------------------------------------------------------------------------- robustness
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_robustness(root: str, name: str, fingerprint: tuple) -> tuple[data.RobustnessData | None, list[str]]:
+    """``fingerprint``: the comparison's files and the run records (its models' MACs come from them)."""
+    return data.load_robustness(root, name, load_runs(root, data.runs_fingerprint(root))[0])
+
+
+def page_robustness() -> None:
+    st.title("Robustness")
+    st.caption("Trained runs under ImageNet-C-style corruptions (`scaler robustness`): the test error per "
+               "corruption and severity, and the mCE (errors relative to a reference run) against MACs.")
+    names = data.robustness_names(RESULTS)
+    if not names:
+        st.info(data.HINTS["robustness"])
+        return
+    name = st.selectbox("Comparison", names, key="robustness_name")
+    folder = Path(RESULTS) / schema.ROBUSTNESS / name
+    files = [folder / schema.ROBUSTNESS_SUMMARY, *(folder / schema.ROBUSTNESS_CACHE).glob("*.json")]
+    result, warnings = load_robustness(str(RESULTS), name, data.files_fingerprint(files) + data.runs_fingerprint(RESULTS))
+    show_warnings(warnings)
+    if result is None or result.models.empty:
+        st.info(data.HINTS["robustness"])
+        return
+    s = result.settings
+    st.caption(f"Reference: {result.reference}; seed {s['seed']}, severities {s['severities']}, "
+               f"{s['frames']} frames per perturbation sequence. mCE, relative mCE and mFR count the corruptions "
+               "each model's training did not apply (the headline numbers).")
+    chart(fig.robustness_mce(result.models), "robustness_mce")
+    chart(fig.robustness_errors(result.errors), "robustness_errors")
+    st.dataframe(result.models.sort_values("macs"), hide_index=True, placeholder="–", key="robustness_table",
+                 column_config={"macs": st.column_config.NumberColumn("MACs", format="compact"),
+                                "params": st.column_config.NumberColumn("params", format="compact"),
+                                "clean_error": st.column_config.NumberColumn("clean error", format="percent"),
+                                "mean_error": st.column_config.NumberColumn("mean error", format="percent"),
+                                "mce": st.column_config.NumberColumn("mCE", format="%.3f"),
+                                "relative_mce": st.column_config.NumberColumn("relative mCE", format="%.3f"),
+                                "mfr": st.column_config.NumberColumn("mFR", format="%.3f")})
 
 
 # ------------------------------------------------------------------------------------------ inspect
@@ -440,7 +502,7 @@ def page_inspect() -> None:
 # ------------------------------------------------------------------------------------------- layout
 
 PAGES = {"Zoo": page_zoo, "Runs": page_runs, "Search": page_search, "Scaling": page_scaling,
-         "Frontier": page_frontier, "Inspect": page_inspect}
+         "Frontier": page_frontier, "Robustness": page_robustness, "Inspect": page_inspect}
 
 
 def main() -> None:

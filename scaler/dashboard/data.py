@@ -12,6 +12,7 @@ row per trial, flags the Pareto front and asks the reader for parameter importan
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ HINTS = {
     "ladder": "no ladder yet: run `scaler scale --ladder`",
     "compare": "no scaling comparison yet: run `scaler scale --compare`",
     "bench": "no bench yet: run `scaler bench` (zoo models and the found family on your data, 3 seeds each)",
+    "robustness": "no robustness comparison yet: run `scaler robustness RUN... --reference RUN` "
+                  "(trained runs under corruptions, scored against a reference)",
 }
 
 ZOO_COLUMNS = [
@@ -45,11 +48,14 @@ ZOO_COLUMNS = [
     "year", "extra_data", "source", "params_m", "gmacs", "params_rel_diff", "params_disagree",
 ]
 
-_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy")
-#: The Runs table: the run record's fields, its data set's name and the ``extra`` fields it is filtered on.
-RUN_COLUMNS = [*record.TABLE, "dataset", *_RUN_EXTRA, "path"]
+_RUN_EXTRA = ("study", "trial", "phi", "ladder", "strategy", "stage", "base", "mac_ratio", "seed")
+#: The Runs table: the run record's fields, its data set's name, the ``extra`` fields it is filtered on
+#: (a ``scaler scale`` training's ``stage``, ``base``, ...), its folder and its per-epoch ``history``.
+RUN_COLUMNS = [*record.TABLE, "dataset", *_RUN_EXTRA, "path", "history"]
 _RUN_NUMERIC = ["resolution", "params", "macs", "acts", "val_acc", "test_acc", "latency_ms",
-                "train_time_s", "images_per_s", "trial", "phi"]
+                "train_time_s", "images_per_s", "trial", "phi", "mac_ratio", "seed"]
+#: The long table of per-epoch curves (``history_frame``).
+HISTORY_COLUMNS = ["run_id", "label", "group", "epoch", "val_acc", "val_loss", "train_loss", "lr"]
 
 #: User attributes every search trial carries (scaler.search); others are kept too.
 TRIAL_ATTRS = ["spec", "params", "macs", "acts", "latency_ms", "val_acc", "status"]
@@ -125,6 +131,7 @@ def runs_frame(root: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]
         row["dataset"] = data.get("name")
         for key in _RUN_EXTRA:
             row[key] = extra.get(key, rec.get(key))
+        row["history"] = [h for h in rec.get("history") or [] if isinstance(h, dict)]
         rows.append(row)
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for col in _RUN_NUMERIC:
@@ -132,6 +139,36 @@ def runs_frame(root: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]
     for col in ("kind", "status", "dataset", "family"):
         df[col] = df[col].fillna("unknown").astype(str)
     return df, warnings
+
+
+def history_frame(runs: pd.DataFrame, label: str = "name", group: str = "kind") -> pd.DataFrame:
+    """The per-epoch history of each run in ``runs`` (a ``runs_frame``) as one long table
+    (``HISTORY_COLUMNS``), its lines named by the ``label`` column and grouped (one colour) by ``group``."""
+    rows = []
+    for run in runs.to_dict("records"):
+        for h in run.get("history") or []:
+            rows.append({"run_id": run["run_id"], "label": str(run[label]), "group": str(run[group]),
+                         **{k: h.get(k) for k in HISTORY_COLUMNS[3:]}})
+    df = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    for col in HISTORY_COLUMNS[3:]:
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df
+
+
+def scale_runs(runs: pd.DataFrame, base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The trainings of one base's ``scaler scale`` (runs of kind ``scale`` whose ``base`` is it): the
+    comparison's cells (every seed; ``label`` "strategy ratio×, seed n") and the trained ladder rungs
+    (``label`` their model name), each with ``group``: the strategy, or the ladder (derived, published)."""
+    mine = runs[(runs["kind"] == "scale") & (runs["base"].astype(str) == base)]
+    cells = mine[mine["stage"] == "compare"].copy()
+    cells["group"] = cells["strategy"].fillna("baseline").astype(str)
+    cells["label"] = [f"{g} {r:g}×, seed {s:g}" if pd.notna(r) and pd.notna(s) else f"{g} ({n})"
+                      for g, r, s, n in zip(cells["group"], cells["mac_ratio"], cells["seed"], cells["name"],
+                                            strict=True)]
+    rungs = mine[mine["stage"] == "train"].copy()
+    rungs["group"] = rungs["ladder"].fillna("base").astype(str)
+    rungs["label"] = rungs["name"].astype(str)
+    return cells.sort_values(["group", "mac_ratio"]), rungs.sort_values(["group", "phi"])
 
 
 # ----------------------------------------------------------------------------------------- studies
@@ -420,6 +457,106 @@ def load_scale(root: str | Path | None, base: str) -> tuple[ScaleData, list[str]
     fits, w = read_fits(folder / schema.FITS)
     warnings += w
     return ScaleData(base, grid, ladder, compare, fits), warnings
+
+
+# -------------------------------------------------------------------------------------- robustness
+
+#: The per-model table of a robustness comparison (``load_robustness``).
+ROBUSTNESS_MODEL_COLUMNS = ["run_id", "label", "is_reference", "macs", "params", "clean_error", "mean_error", "mce",
+                            "relative_mce", "mfr"]
+ROBUSTNESS_ERROR_COLUMNS = ["run_id", "label", "corruption", "severity", "error"]
+
+
+@dataclass
+class RobustnessData:
+    """One ``scaler robustness`` comparison (``results/robustness/<name>/summary.json``): ``models``, one
+    row per model (``ROBUSTNESS_MODEL_COLUMNS``; the headline scores are those of the corruptions its
+    training did not apply, MACs from its run record), and ``errors``, the test error per model,
+    corruption and severity (``ROBUSTNESS_ERROR_COLUMNS``)."""
+
+    name: str
+    reference: str
+    settings: dict
+    models: pd.DataFrame
+    errors: pd.DataFrame
+
+
+def robustness_names(root: str | Path | None = None) -> list[str]:
+    """The comparisons that have a summary under ``results/robustness/``."""
+    from scaler.results import results_root
+
+    folder = results_root(root) / schema.ROBUSTNESS
+    try:
+        return sorted(p.name for p in folder.iterdir() if (p / schema.ROBUSTNESS_SUMMARY).is_file())
+    except OSError:
+        return []
+
+
+def _cached_result(folder: Path, run_id: str, settings: dict) -> dict | None:
+    """A run's result kept in the comparison's cache with the same settings (the reference's, when it
+    was not among the runs compared), or None."""
+    from scaler.results import read_json
+
+    for path in sorted((folder / schema.ROBUSTNESS_CACHE).glob("*.json")):
+        cached, _ = read_json(path)
+        try:
+            key = json.loads(cached["key"]) if cached else {}
+        except (TypeError, KeyError, ValueError):
+            continue
+        if key.get("run") == run_id and all(key.get(k) == v for k, v in settings.items()):
+            return cached.get("result") if isinstance(cached.get("result"), dict) else None
+    return None
+
+
+def load_robustness(root: str | Path | None, name: str,
+                    runs: pd.DataFrame) -> tuple[RobustnessData | None, list[str]]:
+    """One robustness comparison with each model's MACs and params from ``runs`` (a ``runs_frame``);
+    (None, warnings) when its summary cannot be read. A model whose numbers do not parse is skipped with
+    a warning; the reference, when it was not among the runs compared, is added with mCE 1 (its
+    definition) and its errors from the comparison's cache."""
+    from scaler.results import read_json, results_root
+
+    folder = results_root(root) / schema.ROBUSTNESS / name
+    raw, warning = read_json(folder / schema.ROBUSTNESS_SUMMARY)
+    if warning:
+        return None, [warning]
+    reference = str(raw.get("reference"))
+    settings = {k: raw.get(k) for k in ("seed", "corruptions", "severities", "frames")}
+    entries = [e for e in raw.get("runs") or [] if isinstance(e, dict)]
+    warnings: list[str] = []
+    if reference not in {str(e.get("run")) for e in entries}:
+        cached = _cached_result(folder, reference, settings)
+        entries.append({"run": reference, "result": cached or {}, "summary": {"unseen": {"mce": 1.0}}})
+    models, errors = [], []
+    for entry in entries:
+        run_id, result, summary = str(entry.get("run")), entry.get("result"), entry.get("summary")
+        try:
+            unseen = summary["unseen"]
+            models.append({"run_id": run_id, "is_reference": run_id == reference,
+                           "clean_error": result.get("clean_error"), "mean_error": unseen.get("mean_error"),
+                           "mce": unseen.get("mce"), "relative_mce": unseen.get("relative_mce"),
+                           "mfr": unseen.get("mfr")})
+            errors += [{"run_id": run_id, "corruption": str(c), "severity": int(sev), "error": e}
+                       for c, by in (result.get("errors") or {}).items() for sev, e in by.items()]
+        except (TypeError, KeyError, ValueError, AttributeError):
+            warnings.append(f"{folder / schema.ROBUSTNESS_SUMMARY}: skipped run {run_id!r} (unreadable numbers)")
+    table = pd.DataFrame(models, columns=[c for c in ROBUSTNESS_MODEL_COLUMNS if c not in ("label", "macs", "params")])
+    known = runs.drop_duplicates("run_id").set_index("run_id")
+    table["macs"] = table["run_id"].map(known["macs"]) if len(known) else np.nan
+    table["params"] = table["run_id"].map(known["params"]) if len(known) else np.nan
+    names = table["run_id"].map(known["name"]) if len(known) else pd.Series(np.nan, index=table.index)
+    names = names.fillna(table["run_id"])
+    table["label"] = names.where(~names.duplicated(keep=False), table["run_id"])  # two runs of one model: their ids
+    for col in ("macs", "params", "clean_error", "mean_error", "mce", "relative_mce", "mfr"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    missing = table.loc[table["macs"].isna(), "run_id"].tolist()
+    if missing:
+        warnings.append(f"no run record under runs/ for {', '.join(missing)}: not on the mCE chart")
+    errs = pd.DataFrame(errors, columns=[c for c in ROBUSTNESS_ERROR_COLUMNS if c != "label"])
+    errs["error"] = pd.to_numeric(errs["error"], errors="coerce")
+    errs["label"] = errs["run_id"].map(table.set_index("run_id")["label"])
+    return RobustnessData(name, reference, settings, table[ROBUSTNESS_MODEL_COLUMNS],
+                          errs[ROBUSTNESS_ERROR_COLUMNS]), warnings
 
 
 # ----------------------------------------------------------------------------------------- inspect

@@ -68,6 +68,59 @@ def empty_figure(message: str, title: str | None = None) -> go.Figure:
     return fig
 
 
+def log_ticks(values: Iterable[Any]) -> dict[str, Any]:
+    """Tick settings of a log axis over ``values``: labels at the powers of ten only (at 1-2-5 steps
+    when fewer than two powers fall in the range; the two steps around it, and that axis range, when
+    fewer than two of those do either), unlabelled minor ticks at every digit between.
+    Plotly's own labels on a log axis also name the 2 and 5 between decades ("2, 100B, 5, 2, 10B").
+    Empty (plotly's defaults) when nothing positive is given."""
+    v = np.asarray([float(x) for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return {}
+    lo, hi = float(v.min()), float(v.max())
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+
+    def inside(mantissas: Iterable[int]) -> list[float]:
+        return [m * 10.0 ** k for k in decades for m in mantissas if lo * (1 - 1e-9) <= m * 10.0 ** k <= hi * (1 + 1e-9)]
+
+    major = next((t for t in (inside((1,)), inside((1, 2, 5))) if len(t) >= 2), None)
+    extra: dict[str, Any] = {}
+    if major is None:  # a narrow range: the 1-2-5 steps around it, and the axis drawn over just those
+        steps = sorted(m * 10.0 ** k for k in range(decades.start - 1, decades.stop + 1) for m in (1, 2, 5))
+        major = [max(t for t in steps if t <= lo), min(t for t in steps if t >= hi)]
+        major = major if major[0] < major[1] else [major[0] / 2, major[0] * 2]
+        lo, hi = major
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        extra["range"] = [math.log10(lo) - 0.05, math.log10(hi) + 0.05]
+    minor = [t for t in inside(range(1, 10)) if t not in major]
+    return dict(tickmode="array", tickvals=major, ticktext=[si(t).replace(" ", "") for t in major],
+                minor=dict(tickmode="array", tickvals=minor, ticks="outside", ticklen=3, showgrid=False), **extra)
+
+
+def _axis_values(fig: go.Figure, axis: str) -> list[Any]:
+    """Every value the figure's traces put on ``axis`` ("x", "y", "y2", ...)."""
+    letter = axis[0]
+    return [v for t in fig.data if (getattr(t, f"{letter}axis", None) or letter) == axis
+            for v in (getattr(t, letter) if getattr(t, letter) is not None else ())]
+
+
+def upsampled(df: pd.DataFrame) -> np.ndarray:
+    """The rows flagged in a boolean ``upsampled`` column (rungs trained above the data's native
+    resolution); none when the table has no such column."""
+    if "upsampled" not in df:
+        return np.zeros(len(df), dtype=bool)
+    return df["upsampled"].astype(str).str.strip().str.lower().isin(["true", "1", "1.0"]).to_numpy()
+
+
+UPSAMPLED_NOTE = "<br>upsampled: trained above the data's native resolution"
+
+
+def _open_where(symbol: str, flags: np.ndarray) -> list[str]:
+    """``symbol`` per point, open (hollow) where flagged."""
+    return [f"{symbol}-open" if f else symbol for f in flags]
+
+
 # --------------------------------------------------------------------------------------------- zoo
 
 ZOO_HOVER = ("<b>%{customdata[0]}</b> (%{customdata[6]})<br>top-1 %{y:.1f}%<br>"
@@ -211,7 +264,52 @@ def runs_scatter(runs: pd.DataFrame, x: str = "macs", ladder: pd.DataFrame | Non
     return fig
 
 
+def training_curves(history: pd.DataFrame, title: str = "Training curves",
+                    colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Per-epoch curves of trained runs, one line per run: validation accuracy (left) and the
+    validation and training losses (right, training dotted), so that a reader sees whether the nets
+    compared had converged. ``history`` is long (``scaler.dashboard.data.history_frame``): ``run_id``,
+    ``label``, ``group``, ``epoch``, ``val_acc``, ``val_loss``, ``train_loss``; runs of one ``group``
+    share a colour (``colors`` by group, else the palette)."""
+    df = history.dropna(subset=["epoch"]) if len(history) else history
+    if df.empty or df[["val_acc", "val_loss", "train_loss"]].isna().all().all():
+        return empty_figure("no per-epoch history in these runs", title)
+    groups = sorted(df["group"].astype(str).unique())
+    palette = {g: (colors or {}).get(g, PALETTE[i % len(PALETTE)]) for i, g in enumerate(groups)}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("validation accuracy", "loss"), horizontal_spacing=0.1)
+    shown: set[str] = set()
+    for run_id, g in df.sort_values("epoch").groupby("run_id", sort=False):
+        group, label = str(g["group"].iloc[0]), str(g["label"].iloc[0])
+        color = palette[group]
+        first = group not in shown
+        shown.add(group)
+        common = dict(legendgroup=group, mode="lines+markers", marker=dict(size=5, color=color))
+        fig.add_trace(go.Scatter(
+            x=g["epoch"], y=g["val_acc"], name=group, showlegend=first, line=dict(color=color, width=2), **common,
+            hovertemplate=f"<b>{label}</b><br>epoch %{{x:.3g}}: val acc %{{y:.2%}}<br>run {run_id}<extra></extra>"),
+            row=1, col=1)
+        for metric, dash in (("val_loss", "solid"), ("train_loss", "dot")):
+            fig.add_trace(go.Scatter(
+                x=g["epoch"], y=g[metric], name=f"{group} {metric.replace('_', ' ')}", showlegend=False,
+                line=dict(color=color, width=1.5, dash=dash), **common,
+                hovertemplate=(f"<b>{label}</b><br>epoch %{{x:.3g}}: {metric.replace('_', ' ')} %{{y:.4f}}<br>"
+                               f"run {run_id}<extra></extra>")), row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="validation accuracy", tickformat=".1%", row=1, col=1)
+    fig.update_yaxes(title_text="loss (validation solid, training dotted)", row=1, col=2)
+    fig.update_layout(title=title, height=420, **_LAYOUT)
+    return fig
+
+
 # ---------------------------------------------------------------------------------------- frontier
+
+def inward(xs: Iterable[float], every: Iterable[float]) -> list[str]:
+    """Text positions that point into a log x axis spanning ``every``: right of the points in its left
+    half, left of those in its right half, so that no label runs off the plot's edge (the base of a
+    ladder, leftmost, labelled to its left, was cut off)."""
+    logs = np.log10(np.asarray(list(every), dtype=float))
+    mid = (float(np.nanmin(logs)) + float(np.nanmax(logs))) / 2
+    return ["top right" if math.log10(v) <= mid else "top left" for v in xs]
 
 FRONTIER_X = {"macs": "MACs at training fidelity (multiply-adds, log scale)", "params": "parameters (log scale)",
               "latency_ms": "latency per image (ms, this device, log scale)"}
@@ -232,24 +330,28 @@ def frontier(bench: pd.DataFrame, x: str = "macs", family: str = "found family")
     for series, g in df.groupby("series", sort=True):
         ladder = series == family
         g = g.sort_values("phi" if ladder else x)
+        up = upsampled(g)
         custom = np.column_stack([g["label"].astype(str), g["val_std"].map(_pct), g["test_acc"].map(_pct),
                                   g["params"].map(si), g["macs"].map(si),
                                   g["latency_ms"].map(lambda v: _num(v, "{:.2f} ms")),
-                                  g["seeds"].map(lambda v: _num(v, "{:g}")), g["verdict"].astype(str)])
+                                  g["seeds"].map(lambda v: _num(v, "{:g}")), g["verdict"].astype(str),
+                                  np.where(up, UPSAMPLED_NOTE, "")])
         fig.add_trace(go.Scatter(
             x=g[x], y=g["val_acc"], name=series, mode="lines+markers+text" if ladder else "markers",
-            text=g["label"] if ladder else None, textposition="top left",
+            text=g["label"] if ladder else None, cliponaxis=False,
+            textposition=inward(g[x], df[x]) if ladder else None,
             error_y=dict(type="data", array=g["val_std"].fillna(0), visible=True, thickness=1.2),
             marker=dict(size=12 if ladder else 10, color=colors[str(series)], line=dict(width=1, color="white"),
-                        symbol="star" if ladder else "circle"),
+                        symbol=_open_where("star" if ladder else "circle", up)),
             line=dict(width=2.5) if ladder else None, customdata=custom,
             hovertemplate=("<b>%{customdata[0]}</b><br>val acc %{y:.2%} ± %{customdata[1]} over %{customdata[6]} "
                            "seed(s)<br>test acc %{customdata[2]}<br>params %{customdata[3]}<br>MACs %{customdata[4]}"
-                           "<br>latency %{customdata[5]}<br>against the reference: %{customdata[7]}<extra></extra>")))
+                           "<br>latency %{customdata[5]}<br>against the reference: %{customdata[7]}%{customdata[8]}"
+                           "<extra></extra>")))
     front = df[pareto(df.to_dict("records"), x)].sort_values(x)
     fig.add_trace(go.Scatter(x=front[x], y=front["val_acc"], name="Pareto front", mode="lines",
                              line=dict(color=MUTED, dash="dash", shape="hv"), hoverinfo="skip"))
-    fig.update_xaxes(type="log", title_text=FRONTIER_X[x])
+    fig.update_xaxes(type="log", title_text=FRONTIER_X[x], **log_ticks(df[x]))
     fig.update_yaxes(title_text="validation accuracy (mean over seeds, ± std)", tickformat=".1%")
     fig.update_layout(title="Frontier on your data", height=540, **_LAYOUT)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), margin=dict(b=90))
@@ -424,19 +526,21 @@ def scaling_ladders(ladder: pd.DataFrame) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("MACs", "parameters"), horizontal_spacing=0.1)
     for label, g in df.sort_values("phi").groupby("label", sort=True):
         color = LADDER_COLORS.get(str(label), PALETTE[len(fig.data) % len(PALETTE)])
+        up = upsampled(g)
         custom = np.column_stack([
             g["name"].astype(str), g["phi"].map(lambda v: _num(v, "{:g}")),
             *(g[c].map(lambda v: _num(v, "{:.3g}")) if c in g else ["n/a"] * len(g)
               for c in ("width", "depth", "resolution", "mac_ratio")),
-            g["params"].map(si), g["macs"].map(si)])
+            g["params"].map(si), g["macs"].map(si), np.where(up, UPSAMPLED_NOTE, "")])
         hover = ("<b>%{customdata[0]}</b> (" + str(label) + ", φ %{customdata[1]})<br>width ×%{customdata[2]}"
                  " · depth ×%{customdata[3]} · %{customdata[4]} px<br>MACs %{customdata[7]} "
-                 "(×%{customdata[5]} the base)<br>params %{customdata[6]}<extra></extra>")
+                 "(×%{customdata[5]} the base)<br>params %{customdata[6]}%{customdata[8]}<extra></extra>")
         for col, metric in ((1, "macs"), (2, "params")):
             fig.add_trace(go.Scatter(
                 x=g["phi"], y=g[metric], mode="lines+markers", name=f"{label} ladder", legendgroup=str(label),
                 showlegend=col == 1, line=dict(color=color, dash="solid" if label == "derived" else "dash"),
-                marker=dict(size=8, color=color), customdata=custom, hovertemplate=hover), row=1, col=col)
+                marker=dict(size=8, color=color, symbol=_open_where("circle", up)), customdata=custom,
+                hovertemplate=hover), row=1, col=col)
     if "mac_ratio" in df and df["mac_ratio"].notna().any():
         ok = df.dropna(subset=["mac_ratio"])
         ok = ok[ok["mac_ratio"] > 0]
@@ -447,8 +551,9 @@ def scaling_ladders(ladder: pd.DataFrame) -> go.Figure:
                                      line=dict(color=MUTED, dash="dot"),
                                      hovertemplate="φ %{x:.2f}: 2^φ × base = %{y:.3s} MACs<extra></extra>"),
                           row=1, col=1)
-    fig.update_yaxes(type="log", title_text="MACs (log scale)", row=1, col=1)
-    fig.update_yaxes(type="log", title_text="parameters (log scale)", row=1, col=2)
+    fig.update_yaxes(type="log", title_text="MACs (log scale)", row=1, col=1, **log_ticks(_axis_values(fig, "y")))
+    fig.update_yaxes(type="log", title_text="parameters (log scale)", row=1, col=2,
+                     **log_ticks(_axis_values(fig, "y2")))
     fig.update_xaxes(title_text="φ (compound coefficient)")
     fig.update_layout(title="Scaled ladders: derived vs published coefficients", height=440, **_LAYOUT)
     return fig
@@ -518,6 +623,7 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
         g = df[df["strategy"] == strategy].sort_values("macs")
         color = STRATEGY_COLORS.get(strategy, PALETTE[i % len(PALETTE)])
         ratio = g["mac_ratio"] if "mac_ratio" in g else pd.Series(np.nan, index=g.index)
+        up = upsampled(g)
         custom = [ratio.map(lambda v: _num(v, "{:.2f}")), g["macs"].map(si)]
         spread, error = "", None
         if "val_std" in g and g["val_std"].notna().any():  # written with seeds
@@ -528,10 +634,10 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
             error = dict(type="data", array=g["val_std"].fillna(0), visible=True, thickness=1.2, color=color)
         fig.add_trace(go.Scatter(
             x=g["macs"], y=g["val_acc"], mode="markers", name=f"{strategy} (measured)", legendgroup=strategy,
-            marker=dict(size=10, color=color, symbol="diamond" if strategy == "compound" else "circle"),
-            error_y=error, customdata=np.column_stack(custom),
+            marker=dict(size=10, color=color, symbol=_open_where("diamond" if strategy == "compound" else "circle", up)),
+            error_y=error, customdata=np.column_stack([*custom, np.where(up, UPSAMPLED_NOTE, "")]),
             hovertemplate=(f"<b>{strategy}</b> ×%{{customdata[0]}} MACs (%{{customdata[1]}})<br>"
-                           f"val acc %{{y:.2%}}{spread}<extra></extra>")))
+                           f"val acc %{{y:.2%}}{spread}%{{customdata[{len(custom)}]}}<extra></extra>")))
         fit = fits.get(strategy)
         if not fit:
             continue
@@ -565,7 +671,7 @@ def scaling_compare(compare: pd.DataFrame, fits: Mapping[str, Mapping[str, float
                                  legendgroup=strategy, showlegend=False, line=dict(color=color, width=2, dash="dash"),
                                  hovertemplate=(f"{strategy} extrapolated: {law}<br>MACs %{{x:.3s}} → acc %{{y:.2%}}"
                                                 "<extra></extra>")))
-    fig.update_xaxes(type="log", title_text="MACs (multiply-adds, log scale)")
+    fig.update_xaxes(type="log", title_text="MACs (multiply-adds, log scale)", **log_ticks(_axis_values(fig, "x")))
     fig.update_yaxes(title_text="validation accuracy", tickformat=".1%")
     fig.update_layout(title="Compound vs single-dimension scaling (fitted laws, 95% bands)", height=500, **_LAYOUT)
     return fig
@@ -575,6 +681,67 @@ def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+# -------------------------------------------------------------------------------------- robustness
+
+def robustness_errors(errors: pd.DataFrame) -> go.Figure:
+    """Test error per corruption (rows) and severity (columns), one heatmap per model side by side on
+    one colour scale. ``errors``: ``label``, ``corruption``, ``severity``, ``error`` (a fraction)."""
+    df = errors.dropna(subset=["error"]) if len(errors) else errors
+    if df.empty:
+        return empty_figure("no corruption errors in this comparison", "Error per corruption and severity")
+    labels = list(dict.fromkeys(df["label"].astype(str)))
+    corruptions = sorted(df["corruption"].astype(str).unique())
+    severities = sorted(int(s) for s in df["severity"].unique())
+    fig = make_subplots(rows=1, cols=len(labels), shared_yaxes=True, subplot_titles=labels,
+                        horizontal_spacing=min(0.04, 0.3 / len(labels)))
+    zmax = float(df["error"].max()) or 1.0
+    for col, label in enumerate(labels, 1):
+        table = (df[df["label"].astype(str) == label].pivot_table(index="corruption", columns="severity",
+                                                                  values="error", aggfunc="mean")
+                 .reindex(index=corruptions, columns=severities))
+        fig.add_trace(go.Heatmap(
+            x=[f"s{s}" for s in severities], y=corruptions, z=table.to_numpy(), zmin=0.0, zmax=zmax,
+            colorscale="Reds", showscale=col == 1, name=label, texttemplate="%{z:.0%}",
+            colorbar=dict(title=dict(text="error"), tickformat=".0%"),
+            hovertemplate=f"<b>{label}</b><br>%{{y}} at severity %{{x}}: error %{{z:.2%}}<extra></extra>"),
+            row=1, col=col)
+    fig.update_xaxes(title_text="severity")
+    fig.update_yaxes(title_text="corruption", row=1, col=1)
+    fig.update_layout(title="Test error per corruption and severity", height=max(320, 140 + 26 * len(corruptions)),
+                      **_LAYOUT)
+    return fig
+
+
+def robustness_mce(models: pd.DataFrame) -> go.Figure:
+    """mCE (corruption errors relative to the reference, unseen corruptions) against MACs, one point per
+    model, the reference (mCE 1 by definition) a star and a dashed line at 1. ``models``: ``label``,
+    ``run_id``, ``macs``, ``mce``, ``is_reference``, ``clean_error``, ``mean_error``, ``relative_mce``, ``mfr``."""
+    df = models.dropna(subset=["macs", "mce"]) if len(models) else models
+    df = df[df["macs"] > 0] if len(df) else df
+    if df.empty:
+        return empty_figure("no model has both MACs and an mCE", "mCE against MACs")
+    fig = go.Figure()
+    for ref, g in df.groupby(df["is_reference"].astype(bool), sort=True):
+        custom = np.column_stack([g["label"].astype(str), g["run_id"].astype(str), g["macs"].map(si),
+                                  g["clean_error"].map(_pct), g["mean_error"].map(_pct),
+                                  g["relative_mce"].map(_num), g["mfr"].map(_num)])
+        fig.add_trace(go.Scatter(
+            x=g["macs"], y=g["mce"], mode="markers+text", text=g["label"], textposition="top center",
+            cliponaxis=False, name="reference" if ref else "models",
+            marker=dict(size=16 if ref else 11, symbol="star" if ref else "circle", color="#d62728" if ref else "#1f77b4",
+                        line=dict(width=1, color="white")),
+            customdata=custom,
+            hovertemplate=("<b>%{customdata[0]}</b>" + (" (reference)" if ref else "") + "<br>mCE %{y:.3f} · "
+                           "relative mCE %{customdata[5]} · mFR %{customdata[6]}<br>clean error %{customdata[3]} · "
+                           "mean corruption error %{customdata[4]}<br>MACs %{customdata[2]}<br>run %{customdata[1]}"
+                           "<extra></extra>")))
+    fig.add_hline(y=1.0, line=dict(color=MUTED, dash="dash"))
+    fig.update_xaxes(type="log", title_text="MACs (multiply-adds, log scale)", **log_ticks(df["macs"]))
+    fig.update_yaxes(title_text="mCE (relative to the reference, lower is more robust)")
+    fig.update_layout(title="mCE against MACs", height=460, **_LAYOUT)
+    return fig
 
 
 # ----------------------------------------------------------------------------------------- inspect
