@@ -22,7 +22,8 @@ TINY = """model tiny
   head  gpool
   head  fc
 """
-DATA = ["--data", "synthetic:classes=4,size=320,test_size=64,resolution=16,channels=1", "--val-size", "64", "--train-size", "256",
+DATA = ["--data", "synthetic:classes=4,size=320,test_size=64,resolution=16,channels=1", "--val-size", "64",
+        "--train-size", "256",
         "--epochs", "2", "--batch-size", "32", "--device", "cpu", "--width", "0.5", "--jobs", "1"]
 
 
@@ -120,7 +121,8 @@ def test_no_rungs_says_how_to_make_them(cli, family: Path, tmp_path: Path) -> No
 def test_a_student_smaller_than_its_teacher_is_refused(cli, family: Path, tmp_path: Path) -> None:
     base, results = fresh(family, tmp_path)
     models = results / "scale" / "tiny" / "models"
-    (models / "tiny-phi1.arch").write_text(TINY.replace("model tiny", "model tiny-phi1").replace("resolution 16", "resolution 12"))
+    smaller = TINY.replace("model tiny", "model tiny-phi1").replace("resolution 16", "resolution 12")
+    (models / "tiny-phi1.arch").write_text(smaller)
     code, out, err = cli("student", "--base", base, *DATA, "--results", str(results))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "smaller than its teacher" in err
     assert not (results / "student").exists() and not student_runs(results)
@@ -147,3 +149,25 @@ def test_an_unknown_base_is_refused(cli, tmp_path: Path) -> None:
     code, out, err = cli("student", "--base", "no-such-net", *DATA, "--results", str(tmp_path / "results"))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "no-such-net" in err
     assert not (tmp_path / "results" / "student").exists()
+
+
+def test_an_outside_pool_is_pseudo_labelled_and_every_training_image_labelled(cli, family: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    pool = tmp_path / "pool"
+    gen = torch.Generator().manual_seed(0)
+    for c in ("a", "b"):
+        (pool / c).mkdir(parents=True)
+        for i in range(8):
+            pixels = torch.randint(0, 256, (20, 20, 3), generator=gen, dtype=torch.uint8).numpy()
+            Image.fromarray(pixels).save(pool / c / f"{i}.png")
+    base, results = fresh(family, tmp_path)
+    data = [a.replace("channels=1", "channels=3") for a in DATA]
+    code, out, err = cli("student", "--base", base, *data, "--unlabeled", f"imagefolder:{pool}", "--threshold", "0",
+                         "--seeds", "1", "--results", str(results), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["labelled"] == 256 and summary["pool"] is None
+    pseudo = summary["iterations"][0]["pseudo"][0]
+    assert pseudo["pool_acc"] is None and pseudo["confident"] == 16  # every image of the folder, none held out
+    assert "accuracy on the pool" not in err
