@@ -47,7 +47,7 @@ class MixedBatches:
         """(labelled, pseudo-labelled) images per batch."""
         if self.x_u is None:
             return batch_size, 0
-        unlabelled = min(batch_size - 1, max(1, round(batch_size * self.ratio / (self.ratio + 1))))
+        unlabelled = unlabelled_share(batch_size, self.ratio)
         return batch_size - unlabelled, unlabelled
 
     def steps_per_epoch(self, batch_size: int) -> int:
@@ -75,6 +75,11 @@ class MixedBatches:
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         return F.cross_entropy(logits, targets)
+
+
+def unlabelled_share(batch_size: int, ratio: float) -> int:
+    """Pseudo-labelled images in a batch of ``batch_size`` at ``ratio`` per labelled one (at least one of each)."""
+    return min(batch_size - 1, max(1, round(batch_size * ratio / (ratio + 1))))
 
 
 def one_hot(y: Tensor, classes: int, smoothing: float) -> Tensor:

@@ -121,7 +121,8 @@ class SelfTraining:
 
         cfg = self.cfg
         teacher_spec = specs[0]
-        source = inputs.batches(teacher_spec.resolution, seed, noise=True)
+        # the first teacher trains as long as a student that kept every pool image: one pass over the pool
+        source = inputs.batches(teacher_spec.resolution, seed, noise=True, steps=inputs.pool_steps())
         teacher = self.train("teacher", 0, ladder[0], teacher_spec, seed, source, split, None, noise=True)
         steps: list[_Step] = []
         for it in range(1, len(ladder)):
@@ -226,6 +227,14 @@ class _Inputs:
 
             self._outside[resolution] = load_pool(self.owner.cfg.unlabeled, self.owner.data_cfg.data_dir, d)  # type: ignore[arg-type]
         return self._outside[resolution]
+
+    def pool_steps(self) -> int:
+        """Steps of one pass over the whole pool at the ratio's share of each batch."""
+        from scaler.student.batches import unlabelled_share
+
+        size = len(self.rows) if self.rows is not None else len(self.pool(self.data.base.resolution))
+        batch = self.owner.train_cfg.batch_size
+        return max(1, size // unlabelled_share(batch, self.owner.cfg.ratio))
 
     def hidden(self) -> Tensor | None:
         """The pool's labels (never trained on: they score the pseudo-labels), None for an outside pool."""
