@@ -88,6 +88,18 @@ def test_self_training_end_to_end_then_resumed_trains_nothing_twice(cli, family:
     assert trained and not any(" teacher " in line or " supervised " in line for line in trained)
 
 
+def test_seeds_train_side_by_side_with_jobs_and_are_the_same_trainings(cli, family: Path, tmp_path: Path) -> None:
+    base, results = fresh(family, tmp_path)
+    argv = ["student", "--base", base, *DATA, "--labels", "0.25", "--threshold", "0", "--seeds", "2",
+            "--results", str(results)]
+    code, out, err = cli(*argv, "--jobs", "2")  # the last --jobs counts
+    assert code == 0, err
+    assert len(student_runs(results)) == 2 * 3 and {r["extra"]["seed"] for r in student_runs(results)} == {0, 1}
+    code, _, err = cli(*argv)  # one process now: every training is found by its key
+    assert code == 0, err
+    assert err.count("reused, test acc") == 6 and "trained, test acc" not in err
+
+
 def test_the_student_starts_from_scratch(cli, family: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import scaler.training.fit as fit_module
 

@@ -9,7 +9,8 @@ alone, under the same noise, for the same number of image passes (the supervised
 teacher, and with ``ablate=("noise",)`` with a student that learnt the same pseudo-labels without
 noise. Every training is a run of kind ``student`` in the results folder's one store
 (``scaler.training.store``), keyed by its network, data cut, trainer settings and recipe (the
-labelled split's and the pseudo-label set's hashes, the noise, the steps), so a rerun trains nothing
+labelled split's hash, the pseudo-labels' origin: their teacher's key and labelling settings, the
+noise, the steps), so a rerun trains nothing
 twice and a changed teacher or setting never reuses a stale student. The table goes to
 ``results/student/<name>/`` (``table.csv``, ``summary.json``).
 """
@@ -50,6 +51,16 @@ class _Step:
     pseudo: dict
 
 
+@dataclass
+class _Plan:
+    """What every seed's chain shares: the ladder as written and at its fidelity, the inputs, the split's hash."""
+
+    ladder: list[Entry]
+    specs: list[Spec]
+    inputs: _Inputs
+    split: str
+
+
 class SelfTraining:
     """One self-training: the ladder, the data split, every training in the store, the table."""
 
@@ -61,7 +72,7 @@ class SelfTraining:
         self.cfg, self.data_cfg, self.train_cfg, self.results, self.log = cfg, data_cfg, train_cfg, results, log
         self.folder = results_root(results) / STUDENT / cfg.name
         self.store = Store(results, "student")
-        self.cache: DataCache | None = None  # the data at every resolution, loaded by ``run``
+        self.cache: DataCache | None = None  # the data at every resolution, loaded by ``prepare``
 
     def ladder(self) -> list[Entry]:
         """Teacher rung phi = 0, then one student rung per iteration (phi 0 again with ``same_size``)."""
@@ -80,6 +91,38 @@ class SelfTraining:
 
     def run(self) -> dict:
         """Check everything, then train (or reuse) every seed's chain and write and return the table."""
+        plan = self.prepare()
+        labelled, pool = len(plan.inputs.labelled), plan.inputs.rows
+        self.log(f"student {self.cfg.name!r}: {labelled} labelled images, "
+                 + (f"{len(pool)} in the pool" if pool is not None else f"the pool {self.cfg.unlabeled}")
+                 + f"; teacher {plan.ladder[0].label} -> " + " -> ".join(e.label for e in plan.ladder[1:]))
+        summary = self.summary(plan.ladder, self.chains(plan), labelled, None if pool is None else len(pool))
+        from scaler.results import write_json, write_text
+
+        write_text(self.folder / STUDENT_TABLE.file, _csv(summary["rows"]))
+        write_json(self.folder / STUDENT_SUMMARY, summary)
+        summary["folder"] = str(self.folder)
+        return summary
+
+    def chains(self, plan: _Plan) -> list[list[_Step]]:
+        """Every seed's chain: one after another here, or with ``--jobs`` N one seed per spawned process
+        (each loads the data and reads the store itself; the keys, not the process, decide every number
+        but the thread count's)."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from scaler.training.parallel import threads_per_job
+
+        jobs = min(self.cfg.fidelity.processes(self.train_cfg.device), self.cfg.seeds)
+        if jobs <= 1:
+            return [self.chain(seed, plan) for seed in range(self.cfg.seeds)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_job, initargs=(threads_per_job(jobs),)) as pool:
+            return list(pool.map(_chain_job, [(self.cfg, self.data_cfg, self.train_cfg, self.results, seed)
+                                              for seed in range(self.cfg.seeds)]))
+
+    def prepare(self) -> _Plan:
+        """The ladder at its fidelity, the data and the labelled split, every input checked; nothing written."""
         from scaler.bench import at_fidelity
         from scaler.nn.complexity import complexity
         from scaler.student.labels import digest, labelled_split
@@ -101,25 +144,15 @@ class SelfTraining:
 
             labelled, pool = torch.arange(len(base.y_train)), None
         split = digest(labelled) + (f"+{self.cfg.unlabeled}" if self.cfg.unlabeled else "")
-        self.log(f"student {self.cfg.name!r}: {len(labelled)} labelled images, "
-                 + (f"{len(pool)} in the pool" if pool is not None else f"the pool {self.cfg.unlabeled}")
-                 + f"; teacher {ladder[0].label} -> " + " -> ".join(e.label for e in ladder[1:]))
-        inputs = _Inputs(self, data, labelled, pool)
-        chains = [self.chain(seed, ladder, specs, inputs, split) for seed in range(self.cfg.seeds)]
-        summary = self.summary(ladder, chains, len(labelled), None if pool is None else len(pool))
-        from scaler.results import write_json, write_text
+        return _Plan(ladder, specs, _Inputs(self, data, labelled, pool), split)
 
-        write_text(self.folder / STUDENT_TABLE.file, _csv(summary["rows"]))
-        write_json(self.folder / STUDENT_SUMMARY, summary)
-        summary["folder"] = str(self.folder)
-        return summary
-
-    def chain(self, seed: int, ladder: list[Entry], specs: list[Spec], inputs: _Inputs, split: str) -> list[_Step]:
+    def chain(self, seed: int, plan: _Plan) -> list[_Step]:
         """One seed: the teacher, then per iteration the pseudo-labels, the student, its supervised
         baseline (and its noiseless twin); each student teaches the next iteration."""
         from scaler.student.labels import pseudo_labels, teacher_probs
 
         cfg = self.cfg
+        ladder, specs, inputs, split = plan.ladder, plan.specs, plan.inputs, plan.split
         teacher_spec = specs[0]
         # the first teacher trains as long as a student that kept every pool image: one pass over the pool
         source = inputs.batches(teacher_spec.resolution, seed, noise=True, steps=inputs.pool_steps())
@@ -132,10 +165,15 @@ class SelfTraining:
             self.log(f"student {cfg.name!r} seed {seed} iteration {it}: {len(pseudo.rows)} pseudo-labels "
                      f"({pseudo.per_class} per class, {pseudo.confident} confident)"
                      + (f", accuracy on the pool {pseudo.pool_acc:.4f}" if pseudo.pool_acc is not None else ""))
+            # what the pseudo-labels are, for the training keys: their teacher's training and how they were made
+            # (not the targets' bits, which a thread count can move in the last place)
+            origin = {"teacher": teacher["extra"]["key"], "threshold": cfg.threshold, "hard": cfg.hard,
+                      "per_class": cfg.per_class}
             spec, entry = specs[it], ladder[it]
             student_source: MixedBatches = inputs.batches(spec.resolution, seed, noise=True, pseudo=pseudo)
             records = {"teacher": teacher}
-            records["student"] = self.train("student", it, entry, spec, seed, student_source, split, pseudo, noise=True)
+            records["student"] = self.train("student", it, entry, spec, seed, student_source, split, origin,
+                                           noise=True)
             passes = student_source.steps_per_epoch(self.train_cfg.batch_size)
             records["supervised"] = self.train("supervised", it, entry, spec, seed,
                                                inputs.batches(spec.resolution, seed, noise=True, steps=passes),
@@ -143,14 +181,15 @@ class SelfTraining:
             if "noise" in cfg.ablate:
                 records["noiseless"] = self.train("noiseless", it, entry, spec, seed,
                                                   inputs.batches(spec.resolution, seed, noise=False, pseudo=pseudo),
-                                                  split, pseudo, noise=False)
+                                                  split, origin, noise=False)
             steps.append(_Step(records, pseudo.summary()))
             teacher, teacher_spec = records["student"], spec
         return steps
 
     def train(self, role: str, iteration: int, entry: Entry, spec: Spec, seed: int, source: MixedBatches, split: str,
-              pseudo: PseudoLabels | None, noise: bool) -> dict:
-        """One training of the chain, found in the store or trained and kept there with its weights."""
+              pseudo: dict | None, noise: bool) -> dict:
+        """One training of the chain, found in the store or trained and kept there with its weights; ``pseudo``:
+        where its pseudo-labels came from (None: the labelled images alone)."""
         from scaler.training.store import Training
 
         cfg = self.cfg
@@ -158,7 +197,7 @@ class SelfTraining:
             spec = dataclasses.replace(spec, dropout=spec.dropout or cfg.dropout, drop_path=spec.drop_path or cfg.drop_path)
         else:
             spec = dataclasses.replace(spec, dropout=0.0, drop_path=0.0)
-        recipe = {"labels": split, "pseudo": pseudo.digest if pseudo else None,
+        recipe = {"labels": split, "pseudo": pseudo,
                   "ratio": cfg.ratio if pseudo else None, "steps": source.steps_per_epoch(self.train_cfg.batch_size),
                   "noise": cfg.noise() if noise else None}
         train = dataclasses.replace(self.train_cfg, seed=seed, augment=self.train_cfg.augment and noise)
@@ -255,6 +294,27 @@ class _Inputs:
             x_u, t_u = self.pool(resolution)[pseudo.rows.to(d.device)], pseudo.targets.to(d.device)
         augment = RandAugment(cfg.ra_ops, cfg.ra_magnitude, d.mean, d.std) if noise and cfg.ra_ops else None
         return MixedBatches(x_l, t_l, x_u, t_u, cfg.ratio, steps, augment, seed)
+
+
+def _start_job(threads: int) -> None:
+    """A chain process: it ends with the process that started it, and trains on its share of the cores."""
+    import signal
+
+    import torch
+
+    from scaler.training.parallel import end_with_parent
+
+    end_with_parent(signal.SIGTERM)
+    torch.set_num_threads(threads)
+
+
+def _chain_job(job: tuple[StudentConfig, DataConfig, TrainConfig, str | Path | None, int]) -> list[_Step]:
+    """One seed's chain in a spawned process, logging to stderr."""
+    from scaler.training.parallel import log_to_stderr
+
+    cfg, data_cfg, train_cfg, results, seed = job
+    worker = SelfTraining(cfg, data_cfg, train_cfg, results, log=log_to_stderr)
+    return worker.chain(seed, worker.prepare())
 
 
 def _load_model(record: dict, data: Dataset) -> nn.Module:
