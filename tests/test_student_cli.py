@@ -147,6 +147,7 @@ def test_a_student_smaller_than_its_teacher_is_refused(cli, family: Path, tmp_pa
     (["--threshold", "1"], "--threshold"),
     (["--ra-magnitude", "31"], "--ra-magnitude"),
     (["--unlabeled", "imagefolder:/nowhere", "--labels", "0.2"], "leave out --labels"),
+    (["--unlabeled", "imagefolder:/nowhere"], "not a directory"),
     (["--ablate", "dropout"], "--ablate"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, family: Path, tmp_path: Path, flags: list[str],

@@ -11,7 +11,7 @@ import scaler.cli.common as common
 from scaler.student.config import ABLATIONS, StudentConfig
 
 
-def fraction(text: str) -> float:
+def number(text: str) -> float:
     try:
         return float(text)
     except ValueError:
@@ -24,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     student.add_argument("--base", default=StudentConfig.base,
                          help="latest (the latest search's best, default), a zoo name or a DSL file: whose rungs "
                               "scaler scale wrote")
-    student.add_argument("--labels", type=fraction,
-                         help=f"fraction of the training images kept labelled, stratified (default "
+    student.add_argument("--labels", type=number,
+                         help=f"number of the training images kept labelled, stratified (default "
                               f"{StudentConfig.labels:g}); the rest is the unlabelled pool")
     student.add_argument("--unlabeled", metavar="SOURCE",
                          help="an outside unlabelled pool (imagefolder:PATH); every training image is then labelled")
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help="students, one rung up each: phi 0 -> 1 (-> 2 ...) (default 1)")
     student.add_argument("--same-size", action="store_true", help="every student is its teacher's size (phi 0)")
     student.add_argument("--hard", action="store_true", help="hard pseudo-labels (the teacher's argmax), not soft")
-    student.add_argument("--threshold", type=fraction, default=StudentConfig.threshold,
+    student.add_argument("--threshold", type=number, default=StudentConfig.threshold,
                          help=f"least teacher confidence of a pseudo-labelled image (default {StudentConfig.threshold:g})")
     student.add_argument("--per-class", type=common.positive_int,
                          help="pseudo-labelled images per class after balancing (default: the confident images "
@@ -44,9 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help=f"RandAugment operations per image (default {StudentConfig.ra_ops})")
     student.add_argument("--ra-magnitude", type=float, default=StudentConfig.ra_magnitude,
                          help=f"RandAugment magnitude, 0..30 (default {StudentConfig.ra_magnitude:g})")
-    student.add_argument("--dropout", type=fraction, default=StudentConfig.dropout,
+    student.add_argument("--dropout", type=number, default=StudentConfig.dropout,
                          help=f"dropout of a noisy net whose Spec sets none (default {StudentConfig.dropout:g})")
-    student.add_argument("--drop-path", type=fraction, default=StudentConfig.drop_path,
+    student.add_argument("--drop-path", type=number, default=StudentConfig.drop_path,
                          help=f"stochastic depth of a noisy net whose Spec sets none (default {StudentConfig.drop_path:g})")
     student.add_argument("--ablate", choices=ABLATIONS, action="append", default=[],
                          help="also train a student without noise on the same pseudo-labels")

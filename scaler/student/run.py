@@ -143,8 +143,10 @@ class SelfTraining:
             import torch
 
             labelled, pool = torch.arange(len(base.y_train)), None
-        split = digest(labelled) + (f"+{self.cfg.unlabeled}" if self.cfg.unlabeled else "")
-        return _Plan(ladder, specs, _Inputs(self, data, labelled, pool), split)
+        inputs = _Inputs(self, data, labelled, pool)
+        # an outside pool is read now (a bad source fails before any training) and keyed by its images
+        split = digest(labelled) if pool is not None else f"{digest(labelled)}+{digest(inputs.pool(base.resolution))}"
+        return _Plan(ladder, specs, inputs, split)
 
     def chain(self, seed: int, plan: _Plan) -> list[_Step]:
         """One seed: the teacher, then per iteration the pseudo-labels, the student, its supervised
