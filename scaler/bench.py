@@ -51,6 +51,7 @@ from scaler.training.store import DataCache, Store, Training
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
     from scaler.data import DataConfig
+    from scaler.scaling.base import Base
     from scaler.training.trainer import TrainConfig
 
 #: Zoo models per preset: ``cpu`` fits the default bench in about 20 minutes on 2 CPU cores.
@@ -141,7 +142,6 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
     stride rule apply to it once, as to every zoo model, and a rung's resolution multiplier is over the
     same base resolution as the ladder's.
     """
-    from scaler.dsl import parse_file, require_spec
     from scaler.scaling.base import resolve_base
 
     try:
@@ -149,6 +149,15 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
     except ScalerError:
         log("no search result yet: the bench has no found family (run scaler search --space mbconv)")
         return []
+    return ladder_entries(found_base, phis, results, log)
+
+
+def ladder_entries(found_base: Base, phis: Sequence[float], results: str | Path | None,
+                   log: Callable[[str], None]) -> list[Entry]:
+    """``found_base`` at phi = 0 and those of its rungs at ``phis`` that ``scaler scale`` wrote (each one
+    missing is logged and left out), as ``scaler bench`` and ``scaler student`` take the family."""
+    from scaler.dsl import parse_file, require_spec
+
     base = found_base.spec
     found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
     folder = results_root(results) / SCALE / found_base.key
@@ -166,6 +175,13 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
         spec = require_spec(list(parse_file(path).values())[-1])
         found.append(Entry(spec.name, spec, FAMILY_SERIES, spec.resolution / base.resolution, float(phi)))
     return found
+
+
+def at_fidelity(entry: Entry, base_resolution: int, fidelity: ProxyFidelity) -> Spec:
+    """The entry as trained at ``fidelity``: the proxy width, its resolution (``base_resolution``, the
+    data's, times its multiplier), the strides of its family's base at ``base_resolution``."""
+    spec = entry.spec.scale(width=fidelity.width, resolution=round(base_resolution * entry.resolution_mult))
+    return family_strides(spec, base_resolution, fidelity.min_feature, fidelity.strides)
 
 
 class Bench:
@@ -205,10 +221,8 @@ class Bench:
             write_json(path, self.settings())
 
     def trained_spec(self, entry: Entry, base_resolution: int) -> Spec:
-        """The entry at this bench's fidelity: the proxy width, its resolution (``base_resolution``, the
-        data's, times its multiplier), the strides of its family's base at ``base_resolution``."""
-        spec = entry.spec.scale(width=self.cfg.width, resolution=round(base_resolution * entry.resolution_mult))
-        return family_strides(spec, base_resolution, self.cfg.min_feature, self.cfg.strides)
+        """The entry at this bench's fidelity (``at_fidelity``)."""
+        return at_fidelity(entry, base_resolution, self.cfg.fidelity)
 
     def training(self, entry: Entry, seed: int, data: DataCache) -> Training:
         """One cell: the entry at this bench's fidelity, trained with ``seed`` on the data at its

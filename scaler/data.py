@@ -178,6 +178,19 @@ def _load_raw(cfg: DataConfig) -> _Raw:
     return _load_synthetic(arg, cfg)
 
 
+def load_pool(name: str, data_dir: str | None, like: Dataset) -> Tensor:
+    """Every image of the source ``name`` (its training and test splits, labels dropped) as ``like``'s
+    training images are: at its resolution, normalised with its statistics, on its device; an outside
+    unlabelled pool (``scaler student --unlabeled``)."""
+    raw = _load_raw(DataConfig(name=name, data_dir=data_dir, resolution=like.resolution))
+    x = torch.cat([raw.x_train, raw.x_test])
+    if x.shape[1] != like.in_channels:
+        raise ScalerError(f"{name} has {x.shape[1]}-channel images, {like.name} {like.in_channels}-channel ones")
+    x = _to_float(x.to(like.device), like.resolution)
+    shape = (1, -1, 1, 1)
+    return x.sub_(x.new_tensor(like.mean).view(shape)).div_(x.new_tensor(like.std).view(shape))
+
+
 def training_images(cfg: DataConfig) -> int:
     """How many images the data set's training split has, validation still in it (an image folder's
     files are counted, not decoded)."""

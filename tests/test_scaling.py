@@ -165,9 +165,9 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     trained: list[str] = []
     real_fit = fit_module.fit
 
-    def counting_fit(spec, data, train_cfg, callback=None, evaluate_test=False):
+    def counting_fit(spec, data, train_cfg, callback=None, evaluate_test=False, source=None):
         trained.append(spec.name)
-        return real_fit(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test)
+        return real_fit(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test, source=source)
 
     monkeypatch.setattr(fit_module, "fit", counting_fit)
 
@@ -184,7 +184,7 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     first = trained[0]
 
     # 2. Interrupted in the middle of the second point's training (Ctrl-C).
-    def interrupted_fit(spec, data, train_cfg, callback=None, evaluate_test=False):
+    def interrupted_fit(spec, data, train_cfg, callback=None, evaluate_test=False, source=None):
         trained.append(spec.name)
         raise KeyboardInterrupt
 

@@ -1,4 +1,4 @@
-"""The ``scaler`` command: zoo, inspect, train, search, scale, bench, export, robustness, dashboard.
+"""The ``scaler`` command: zoo, inspect, train, search, scale, bench, student, export, robustness, dashboard.
 
 One module per command (``add_parser`` adds its flags, ``run`` does it), ``common`` for the flags
 several share. The flags' choices and defaults come from the core's constants and config
@@ -13,11 +13,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from scaler.cli import bench, dashboard, export, inspect, robustness, scale, search, train, zoo
+from scaler.cli import bench, dashboard, export, inspect, robustness, scale, search, student, train, zoo
 from scaler.cli.common import Parser
 from scaler.errors import ScalerError
 
-COMMANDS = (zoo, inspect, train, search, scale, bench, export, robustness, dashboard)
+COMMANDS = (zoo, inspect, train, search, scale, bench, student, export, robustness, dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -447,6 +447,37 @@ def page_robustness() -> None:
                                 "mfr": st.column_config.NumberColumn("mFR", format="%.3f")})
 
 
+# ------------------------------------------------------------------------------------ self-training
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_student(root: str, name: str, fingerprint: tuple) -> tuple[pd.DataFrame | None, list[str]]:
+    return data.load_student(root, name)
+
+
+def page_student() -> None:
+    st.title("Self-training")
+    st.caption("Noisy Student up the found family's ladder (`scaler student`): each student against the same "
+               "network trained on the labelled images alone (supervised) and, with `--ablate noise`, a student "
+               "without noise; test accuracy over seeds, and how right the teacher's pseudo-labels were.")
+    names = data.student_names(RESULTS)
+    if not names:
+        st.info(data.HINTS["student"])
+        return
+    name = st.selectbox("Self-training", names, key="student_name")
+    table = Path(RESULTS) / schema.STUDENT / name / schema.STUDENT_TABLE.file
+    rows, warnings = load_student(str(RESULTS), name, data.files_fingerprint([table]))
+    show_warnings(warnings)
+    if rows is None or rows.empty:
+        st.info(data.HINTS["student"])
+        return
+    chart(fig.self_training(rows), "self_training")
+    st.caption("The student's test accuracy minus each row's, paired by seed, with its 95% interval and verdict.")
+    cols = ["iteration", "role", "label", "seeds", "test_acc", "test_std", "val_acc", "val_std", "macs",
+            "pseudo_acc", "kept", "student_minus", "diff_low", "diff_high", "verdict"]
+    st.dataframe(rows[[c for c in cols if c in rows]], hide_index=True, placeholder="–", key="student_table",
+                 column_config={"macs": st.column_config.NumberColumn("MACs", format="compact")})
+
+
 # ------------------------------------------------------------------------------------------ inspect
 
 def page_inspect() -> None:
@@ -502,7 +533,8 @@ def page_inspect() -> None:
 # ------------------------------------------------------------------------------------------- layout
 
 PAGES = {"Zoo": page_zoo, "Runs": page_runs, "Search": page_search, "Scaling": page_scaling,
-         "Frontier": page_frontier, "Robustness": page_robustness, "Inspect": page_inspect}
+         "Frontier": page_frontier, "Robustness": page_robustness, "Self-training": page_student,
+         "Inspect": page_inspect}
 
 
 def main() -> None:

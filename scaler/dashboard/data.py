@@ -41,6 +41,7 @@ HINTS = {
     "bench": "no bench yet: run `scaler bench` (zoo models and the found family on your data, 3 seeds each)",
     "robustness": "no robustness comparison yet: run `scaler robustness RUN... --reference RUN` "
                   "(trained runs under corruptions, scored against a reference)",
+    "student": "no self-training yet: run `scaler student` (after `scaler scale --phi 3`)",
 }
 
 ZOO_COLUMNS = [
@@ -378,6 +379,26 @@ def load_bench(root: str | Path | None, name: str) -> tuple[pd.DataFrame | None,
         for col in ("pareto", "is_reference"):
             df[col] = df[col].astype(str).str.lower().eq("true") if col in df else False
     return df, warnings
+
+
+def student_names(root: str | Path | None = None) -> list[str]:
+    """The self-trainings that have a table under ``results/student/``."""
+    from scaler.results import results_root
+
+    folder = results_root(root) / schema.STUDENT
+    try:
+        return sorted(p.name for p in folder.iterdir() if (p / schema.STUDENT_TABLE.file).is_file())
+    except OSError:
+        return []
+
+
+def load_student(root: str | Path | None, name: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """One self-training's table (``scaler student``): a row per iteration and role (teacher, student,
+    supervised, noiseless), accuracies over seeds, the student against each row."""
+    from scaler.results import results_root
+
+    folder = results_root(root) / schema.STUDENT / name
+    return read_table(folder / schema.STUDENT_TABLE.file, schema.STUDENT_TABLE.required, schema.STUDENT_TABLE.numeric)
 
 
 def read_table(path: Path, required: Iterable[str], numeric: Iterable[str]) -> tuple[pd.DataFrame | None, list[str]]:

@@ -767,3 +767,52 @@ def inspect_stages(layers: pd.DataFrame, title: str = "Per stage") -> go.Figure:
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(title=title, height=max(360, 110 + 22 * len(labels)), bargap=0.25, **_LAYOUT)
     return fig
+
+
+# ------------------------------------------------------------------------------------ self-training
+
+#: The roles of a self-training table, drawn in this order and colour.
+STUDENT_ROLES = {"student": "#d62728", "supervised": "#1f77b4", "noiseless": "#ff7f0e"}
+
+
+def self_training(table: pd.DataFrame) -> go.Figure:
+    """Test accuracy up the ladder: the noisy students (from the first teacher, iteration 0) against the
+    supervised baseline and the noiseless student at each iteration, each with its seed spread as an
+    error bar; the pseudo-labels' accuracy on the pool per iteration on a second axis."""
+    df = table.dropna(subset=["test_acc"])
+    if df.empty:
+        return empty_figure("no self-training row has a test accuracy")
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    teacher = df[(df["role"] == "teacher") & (df["iteration"] == df["iteration"].min())]
+    for role, color in STUDENT_ROLES.items():
+        g = df[df["role"] == role].sort_values("iteration")
+        if g.empty:
+            continue
+        if role == "student":
+            g = pd.concat([teacher.assign(iteration=teacher["iteration"] - 1), g])
+        custom = np.column_stack([g["label"].astype(str), g["role"].astype(str), g["test_std"].map(_pct),
+                                  g["seeds"].map(lambda v: _num(v, "{:g}")), g["macs"].map(si),
+                                  g["verdict"].fillna("").astype(str)])
+        fig.add_trace(go.Scatter(
+            x=g["iteration"], y=g["test_acc"], name={"student": "noisy student (from the teacher)"}.get(role, role),
+            mode="lines+markers+text" if role == "student" else "lines+markers",
+            text=g["label"] if role == "student" else None, textposition="top left",
+            error_y=dict(type="data", array=g["test_std"].fillna(0), visible=True, thickness=1.2),
+            marker=dict(size=11, color=color), line=dict(color=color, width=2.5 if role == "student" else 1.5),
+            customdata=custom,
+            hovertemplate=("<b>%{customdata[0]}</b> (%{customdata[1]})<br>test acc %{y:.2%} ± %{customdata[2]} over "
+                           "%{customdata[3]} seed(s)<br>MACs %{customdata[4]}<br>the student against it: "
+                           "%{customdata[5]}<extra></extra>")), secondary_y=False)
+    pseudo = df[(df["role"] == "student") & df["pseudo_acc"].notna()].sort_values("iteration")
+    if not pseudo.empty:
+        fig.add_trace(go.Bar(x=pseudo["iteration"], y=pseudo["pseudo_acc"], name="pseudo-label accuracy (pool)",
+                             marker=dict(color=MUTED), opacity=0.35, width=0.3,
+                             hovertemplate="iteration %{x}: pseudo-labels %{y:.2%} right<extra></extra>"),
+                      secondary_y=True)
+    fig.update_xaxes(title_text="iteration (0: the teacher)", dtick=1)
+    fig.update_yaxes(title_text="test accuracy (mean over seeds, ± std)", tickformat=".1%", secondary_y=False)
+    fig.update_yaxes(title_text="pseudo-label accuracy", tickformat=".0%", range=[0, 1], showgrid=False,
+                     secondary_y=True)
+    fig.update_layout(title="Self-training up the ladder", height=500, **_LAYOUT)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), margin=dict(b=90))
+    return fig

@@ -91,3 +91,16 @@ BENCH_SUMMARY = "summary.json"
 ROBUSTNESS = "robustness"
 ROBUSTNESS_SUMMARY = "summary.json"
 ROBUSTNESS_CACHE = "cache"
+
+# student/<name>/ (``scaler student``): one row per iteration and role (teacher, student, supervised,
+# noiseless), accuracies over seeds, and the student against that row paired by seed (test accuracy,
+# its 95% interval and verdict; empty on the student's own row); pseudo_acc and kept on the student's
+# row: its pseudo-labels' accuracy on the pool and how many images it learnt them from
+STUDENT = "student"
+STUDENT_TABLE = Table("table.csv", columns=("iteration", "role", "label", "phi", "seeds", "val_acc", "val_std",
+                                            "test_acc", "test_std", "params", "macs", "resolution", "pseudo_acc",
+                                            "kept", "student_minus", "diff_low", "diff_high", "verdict"),
+                      required=("iteration", "role", "label", "test_acc"),
+                      numeric=("iteration", "phi", "seeds", "val_acc", "val_std", "test_acc", "test_std", "params",
+                               "macs", "resolution", "pseudo_acc", "kept", "student_minus", "diff_low", "diff_high"))
+STUDENT_SUMMARY = "summary.json"

@@ -96,14 +96,19 @@ def network_identity(spec: Spec) -> str:
     return repr((settings, spec.blocks()))
 
 
-def training_key(spec: Spec, data: Any, train: TrainConfig) -> str:
+def training_key(spec: Spec, data: Any, train: TrainConfig, recipe: dict | None = None) -> str:
     """What makes two trainings the same, as a short hash: the network trained (``network_identity``:
     names aside), the data cut (a ``DataConfig``) and the trainer settings, the seed included; the
-    device is left out, since it changes no number the record keeps. Every training kept for reuse
-    (``scaler.training.store``: scaled models, bench cells, benchmark cells) is found by it."""
+    device is left out, since it changes no number the record keeps. ``recipe``: what else a training
+    with its own batch source learns from (``scaler.student``: the labelled split, the pseudo-label set's
+    hash, the noise), None for the ordinary training. Every training kept for reuse
+    (``scaler.training.store``: scaled models, bench cells, benchmark cells, students) is found by it."""
     cut = dataclasses.asdict(data)
     cut.pop("device", None)
     settings = dataclasses.asdict(train)
     settings.pop("device", None)
-    text = json.dumps({"spec": network_identity(spec), "data": cut, "train": settings}, sort_keys=True, default=str)
+    key = {"spec": network_identity(spec), "data": cut, "train": settings}
+    if recipe is not None:
+        key["recipe"] = recipe
+    text = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]

@@ -15,7 +15,7 @@ from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
 from scaler.results.record import RunRecord
-from scaler.training.trainer import Report, TrainConfig, distributed_context, train
+from scaler.training.trainer import BatchSource, Report, TrainConfig, distributed_context, train
 
 
 @torch.no_grad()
@@ -40,8 +40,10 @@ def measure_latency(model: nn.Module, in_channels: int, resolution: int, device:
 
 
 def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report], None] | None = None,
-        progress: bool = False, evaluate_test: bool = False) -> tuple[dict, nn.Module]:
-    """Build ``spec`` for ``data``, count it at the data's resolution, train it and time it.
+        progress: bool = False, evaluate_test: bool = False, source: BatchSource | None = None
+        ) -> tuple[dict, nn.Module]:
+    """Build ``spec`` for ``data``, count it at the data's resolution, train it (on ``source``'s batches if
+    given, ``scaler.training.trainer.train``) and time it.
 
     Returns the run record (a ``RunRecord`` as its JSON dict, without the envelope ``save_run`` adds)
     and the trained module.
@@ -52,7 +54,8 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
     torch.manual_seed(cfg.seed)
     model = build(spec, num_classes=data.num_classes, in_channels=data.in_channels)
     model = model.to(device, memory_format=torch.channels_last)
-    result = train(model, data.to(device), cfg, callback=callback, progress=progress, evaluate_test=evaluate_test)
+    result = train(model, data.to(device), cfg, callback=callback, progress=progress, evaluate_test=evaluate_test,
+                   source=source)
     evaluated = result.ema_model or model
     latency = measure_latency(evaluated, data.in_channels, data.resolution, device) if result.status == "ok" else None
     record = RunRecord(

@@ -23,6 +23,7 @@ from scaler.training.config import TrainConfig, training_key
 
 if TYPE_CHECKING:  # torch comes with these
     from scaler.data import DataConfig, Dataset
+    from scaler.training.trainer import BatchSource
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,11 @@ class Training:
     train: TrainConfig
     data: DataConfig
     extra: dict = field(default_factory=dict, compare=False)
+    recipe: dict | None = None  # what a training with its own batch source learns from (``training_key``)
 
     @property
     def key(self) -> str:
-        return training_key(self.spec, self.data, self.train)
+        return training_key(self.spec, self.data, self.train, self.recipe)
 
 
 class DataCache:
@@ -120,17 +122,18 @@ class Store:
 
     def train(self, training: Training, data: Callable[[DataConfig], Dataset],
               callback: Callable[[Any], None] | None = None, save_weights: bool = False,
-              evaluate_test: bool = False) -> tuple[dict, bool]:
+              evaluate_test: bool = False, source: BatchSource | None = None) -> tuple[dict, bool]:
         """The run of ``training`` and whether it was reused: found, else trained here on ``data(cut)``
-        (``scaler.training.fit.fit``, ``callback`` after each report; the weights kept with
-        ``save_weights``) and kept. With ``evaluate_test`` a run without a test accuracy is trained again."""
+        (``scaler.training.fit.fit``, on ``source``'s batches if given, ``callback`` after each report; the
+        weights kept with ``save_weights``) and kept. With ``evaluate_test`` a run without a test accuracy
+        is trained again."""
         known = self.find(training, need_test=evaluate_test)
         if known is not None:
             return known, True
         from scaler.training.fit import fit
 
         record, model = fit(training.spec, data(training.data), training.train, callback=callback,
-                            evaluate_test=evaluate_test)
+                            evaluate_test=evaluate_test, source=source)
         state = None
         if save_weights:
             state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}

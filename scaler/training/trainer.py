@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import torch
 import torch.distributed as torch_dist
@@ -66,6 +67,24 @@ class TrainResult:
     channels_last: bool = True  # every 4-D weight was channels_last when training ended
     backend: str | None = None  # the process group's backend under torchrun (gloo, nccl)
     ema_model: nn.Module | None = field(default=None, repr=False)
+
+
+class BatchSource(Protocol):
+    """Where a training's batches and their loss come from in place of the data's shuffled labelled images
+    (``scaler.student``: labelled and pseudo-labelled images mixed in one batch, soft targets). One process
+    only (not under torchrun); the trainer still applies the data's augmentation when ``cfg.augment``."""
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        """Optimizer steps in one epoch of batches of ``batch_size``."""
+        ...
+
+    def epoch(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[Tensor, Tensor]]:
+        """One epoch's (images, targets) batches, ordered by ``generator`` (a CPU generator)."""
+        ...
+
+    def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """The mean loss of a batch's float32 logits against its targets."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -177,13 +196,15 @@ class _Plan:
     check_every: int  # how often the loss is checked for NaN/inf (each check syncs a GPU)
 
 
-def _plan(cfg: TrainConfig, n: int, ctx: DistContext, device: torch.device) -> _Plan:
+def _plan(cfg: TrainConfig, n: int, ctx: DistContext, device: torch.device, source: BatchSource | None = None) -> _Plan:
     if cfg.batch_size % ctx.world_size:
         raise ScalerError(f"batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} torchrun processes")
-    if n < cfg.batch_size:
+    if source is not None and ctx.enabled:
+        raise ScalerError("a training with its own batch source runs in one process, not under torchrun")
+    if source is None and n < cfg.batch_size:
         raise ScalerError(f"batch_size {cfg.batch_size} is larger than the {n} training images")
     local = cfg.batch_size // ctx.world_size
-    per_epoch = n // cfg.batch_size
+    per_epoch = source.steps_per_epoch(cfg.batch_size) if source is not None else n // cfg.batch_size
     if cfg.max_batches_per_epoch is not None:
         per_epoch = min(per_epoch, cfg.max_batches_per_epoch)
     reports = frozenset(math.ceil(j * per_epoch / cfg.reports_per_epoch) for j in range(1, cfg.reports_per_epoch + 1))
@@ -198,13 +219,15 @@ def train(
     callback: Callable[[Report], None] | None = None,
     progress: bool = False,
     evaluate_test: bool = False,
+    source: BatchSource | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data`` and evaluate it on the validation split (and test split if asked).
 
     ``callback`` gets a ``Report`` ``reports_per_epoch`` times per epoch (rank 0 only); any exception
     it raises propagates unchanged and stops the run. A NaN/inf loss stops the run with status
     "diverged". With ``cfg.ema`` the EMA weights are what is evaluated and returned. Reseeds torch's
-    global RNG with ``cfg.seed`` (dropout and stochastic-depth masks).
+    global RNG with ``cfg.seed`` (dropout and stochastic-depth masks). A ``source`` gives the batches and
+    the loss instead of ``data``'s training split (which then only sets the augmentation).
     """
     ctx = distributed_context("nccl" if resolve_device(cfg.device).type == "cuda" else "gloo")
     device = resolve_device(cfg.device, ctx.local_rank)
@@ -214,7 +237,7 @@ def train(
     if data.device != device:
         data = data.to(device)
     n = len(data.x_train)
-    plan = _plan(cfg, n, ctx, device)
+    plan = _plan(cfg, n, ctx, device, source)
 
     torch.manual_seed(cfg.seed + ctx.rank)  # dropout / stochastic depth masks
     order_gen = torch.Generator().manual_seed(cfg.seed)  # same on every rank: ranks shard one permutation
@@ -243,7 +266,7 @@ def train(
         x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(device):
             logits = net(x)
-            loss = loss_fn(logits.float(), y)
+            loss = (source.loss if source is not None else loss_fn)(logits.float(), y)
         precision = str(logits.dtype).removeprefix("torch.")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -263,12 +286,11 @@ def train(
     with bar, _deterministic(device.type == "cpu"):
         for epoch in range(cfg.epochs):
             model.train()
-            perm = torch.randperm(n, generator=order_gen).to(device)
+            batches = source.epoch(cfg.batch_size, order_gen) if source is not None else _shuffled(
+                data, torch.randperm(n, generator=order_gen).to(device), cfg.batch_size, plan, ctx)
             loss_sum, loss_steps, interval_start = torch.zeros((), device=device), 0, time.perf_counter()
-            for i in range(plan.steps_per_epoch):
-                lo = i * cfg.batch_size + ctx.rank * plan.local_batch
-                idx = perm[lo : lo + plan.local_batch]
-                loss, lr = step_once(data.x_train[idx], data.y_train[idx], step)
+            for i, (xb, yb) in zip(range(plan.steps_per_epoch), batches, strict=False):
+                loss, lr = step_once(xb, yb, step)
                 step += 1
                 loss_sum += loss
                 loss_steps += 1
@@ -316,6 +338,15 @@ def train(
                                                               for p in model.parameters() if p.ndim == 4),
                        backend=torch_dist.get_backend() if ctx.enabled else None,
                        ema_model=ema_model.module if ema_model else None)
+
+
+def _shuffled(data: Dataset, perm: Tensor, batch_size: int, plan: _Plan,
+              ctx: DistContext) -> Iterator[tuple[Tensor, Tensor]]:
+    """One epoch of ``data``'s training images in the order ``perm``: this rank's share of each global batch."""
+    for i in range(plan.steps_per_epoch):
+        lo = i * batch_size + ctx.rank * plan.local_batch
+        idx = perm[lo : lo + plan.local_batch]
+        yield data.x_train[idx], data.y_train[idx]
 
 
 class _EMA:
