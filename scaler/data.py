@@ -189,6 +189,15 @@ def training_images(cfg: DataConfig) -> int:
     return len(_load_raw(cfg).x_train)
 
 
+def native_resolution(cfg: DataConfig) -> int | None:
+    """The side of the data set's own images, above which a training upsamples them; None for an image
+    folder, whose files (of any size) are decoded at the resolution asked."""
+    kind, _ = _source(cfg)
+    if kind == "imagefolder":
+        return None
+    return int(_load_raw(cfg).x_train.shape[-1])
+
+
 def fit_sizes(cfg: DataConfig, train_given: bool, val_given: bool) -> tuple[DataConfig, int]:
     """``cfg`` with the sizes the user did not give treated as caps, not demands, and the number of
     training images the data set has. Where the sizes asked for do not fit, a default validation size

@@ -19,10 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--phis", type=common.positive_int, nargs="+", default=list(BenchConfig.phis),
                        help="rungs of the found family (those scaler scale wrote)")
     bench.add_argument("--seeds", type=common.positive_int, default=BenchConfig.seeds, help="seeds per model")
-    bench.add_argument("--width", type=common.positive_float, default=BenchConfig.width, help="proxy width of every model")
+    bench.add_argument("--width", type=common.positive_float, default=BenchConfig.width, action=common.Explicit,
+                       help="proxy width of every model")
     bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
     bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
-    common.add_fidelity_arguments(bench, "training resolution (default: the data set's own)", "cells")
+    bench.add_argument("--check-budget", action="store_true",
+                       help="train the reference (first seed) again at twice the epochs: is the budget converged?")
+    common.add_fidelity_arguments(bench, "training resolution of the bases, at most the data's native one; rungs "
+                                         "train at it times their resolution multiplier (default: the data set's "
+                                         "own, or the budget's)", "cells")
     bench.set_defaults(func=run)
 
 
@@ -31,15 +36,16 @@ def run(args: argparse.Namespace) -> int:
     from scaler.bench import Bench, format_bench
     from scaler.results import check_writable
 
+    common.apply_budget(args)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
     cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference,
-                      jobs=args.jobs)
+                      jobs=args.jobs, check_budget=args.check_budget)
     train_cfg = common.train_config(args)  # each cell sets its own seed
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     check_writable(args.results)
-    bench = Bench(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    bench = Bench(cfg, common.base_data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     summary = bench.run()
     print(json.dumps(summary, indent=1) if args.json else format_bench(summary))
     return 0
