@@ -99,7 +99,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, tr
     parser.add_argument("--val-size", type=positive_int,
                         help="validation images carved from train (default: 5000, or a third of a smaller data set)")
     parser.set_defaults(train_cap=train_cap)
-    parser.add_argument(*resolution_flags, dest="resolution", type=positive_int, help=resolution_help)
+    parser.add_argument(*resolution_flags, dest="resolution", metavar="R", type=positive_int, help=resolution_help)
     parser.add_argument("--device", default=TrainConfig.device,
                         help="auto (cuda if available), cpu, cuda, cuda:N (e.g. one search worker per GPU)")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed for data split, init and order")
