@@ -125,19 +125,26 @@ def data_config(args: argparse.Namespace) -> DataConfig:
     return cfg
 
 
+def check_base(args: argparse.Namespace) -> int | None:
+    """Refuse a bad --base-resolution (``check_base_resolution``) before any work; the data's native
+    resolution (None: an image folder's, any)."""
+    from scaler.data import DataConfig, native_resolution
+
+    native = native_resolution(DataConfig(name=args.data, data_dir=args.data_dir))
+    check_base_resolution(args.resolution, native, args.data)
+    return native
+
+
 def base_data_config(args: argparse.Namespace) -> DataConfig:
-    """``data_config`` for search, scale and bench, where the resolution is the base's: --base-resolution,
-    else the budget's fraction of the data's native resolution (``study``: half), else None (the data's
-    own; scale: the search's); checked against the native resolution (``check_base_resolution``)."""
+    """``data_config`` for search, scale and bench, where the resolution is the base's: --base-resolution
+    (checked: ``check_base``), else the budget's fraction of the data's native resolution (``study``:
+    half), else None (the data's own; scale: the search's)."""
     import dataclasses
 
-    from scaler.data import native_resolution
-
+    native = check_base(args)
     cfg = data_config(args)
-    native = native_resolution(cfg)
     if cfg.resolution is None:
         cfg = dataclasses.replace(cfg, resolution=BUDGETS[args.budget].base_resolution(native))
-    check_base_resolution(cfg.resolution, native, cfg.name)
     return cfg
 
 

@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         confirm=args.confirm, seeds=args.seeds, jobs=args.jobs)
     train_cfg = common.train_config(args, reports_per_epoch=2)
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
-    data_cfg = common.base_data_config(args)  # a bad --base-resolution too
+    common.check_base(args)  # a bad --base-resolution too
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
-    data = load_data(data_cfg)
+    data = load_data(common.base_data_config(args))
     with _sigterm_as_interrupt() as caught:
         try:
             result = run_search(cfg, data, train_cfg, args.results, log=lambda m: print(m, file=sys.stderr),
