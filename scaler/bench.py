@@ -15,6 +15,10 @@ accuracy against MACs, and each model against the reference paired by seed) is w
 ``table.csv`` and ``summary.json``. On Fashion-MNIST the summary also sets the bench's models among
 the published results of that data set (``scaler.zoo.fashion_mnist_published``), which were trained
 with other schedules and augmentations: a reference point, not a like-for-like comparison.
+The bases train at the data's resolution or ``--base-resolution``
+below it (``--budget study``: half), and a model trained above the data's native resolution (a rung
+grown past it) is marked ``upsampled``. ``--check-budget`` trains the reference's first seed again at
+twice the epochs (``scaler.training.convergence``) and reports whether the budget is converged.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from scaler.results.schema import (
 )
 from scaler.stats import compare, kendall, pareto, spearman, spread
 from scaler.strides import family_strides
-from scaler.training.fidelity import PROXY, ProxyFidelity
+from scaler.training.convergence import convergence, format_convergence
+from scaler.training.fidelity import PROXY, ProxyFidelity, check_base_resolution, upsampled
 from scaler.training.store import DataCache, Store, Training
 
 if TYPE_CHECKING:  # torch comes with these; the CLI reads PRESETS and BenchConfig without it
@@ -84,6 +89,7 @@ class BenchConfig:
     min_feature: int = PROXY.min_feature
     reference: str | None = None  # the model every other is compared with (default: the found base)
     jobs: int | None = PROXY.jobs  # training processes (scaler.training.parallel; None: default_jobs)
+    check_budget: bool = False  # the reference's first seed again at twice the epochs (not a pinned setting)
 
     @property
     def fidelity(self) -> ProxyFidelity:
@@ -258,7 +264,11 @@ class Bench:
         labels = [e.label for e in models]
         if self.cfg.reference is not None and self.cfg.reference not in labels:
             raise ScalerError(f"--reference {self.cfg.reference!r} is not one of the benched models ({', '.join(labels)})")
-        data = DataCache(self.data_cfg, keep=None)  # a bad data set or cut fails here, before anything is written
+        from scaler.data import native_resolution
+
+        native = native_resolution(self.data_cfg)  # a bad data set, cut or base resolution fails here, before
+        check_base_resolution(self.data_cfg.resolution, native, self.data_cfg.name)  # anything is written
+        data = DataCache(self.data_cfg, keep=None)
         self.pin()
         # seed by seed: an interrupted bench has every model at one seed before any model gets the next
         pairs = [(e, s) for s in range(self.cfg.seeds) for e in models]
@@ -281,9 +291,10 @@ class Bench:
         cells: dict[str, list[dict]] = {}
         for entry, seed in pairs:
             cells.setdefault(entry.label, []).append(known[(entry.label, seed)])  # type: ignore[arg-type]
-        rows = table(models, cells, self.cfg.reference)
+        rows = table(models, cells, self.cfg.reference, native)
+        reference = next((r["label"] for r in rows if r["is_reference"]), None)
         summary = {"name": self.cfg.name, "settings": self.settings(), "seeds": self.cfg.seeds,
-                   "reference": next((r["label"] for r in rows if r["is_reference"]), None), "rows": rows}
+                   "native_resolution": native, "reference": reference, "rows": rows}
         if robustness is not None:
             scored = {e.label: Path(known[(e.label, 0)]["path"]) for e in models  # type: ignore[index]
                       if known[(e.label, 0)]["status"] == "ok"}  # type: ignore[index]
@@ -296,14 +307,27 @@ class Bench:
             summary["robustness"] = {"scored": "every model's seed-0 run", **robustness.settings}
         if self.data_cfg.name.split(":")[0] == FASHION_MNIST:
             summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
+        if self.cfg.check_budget:
+            summary["check_budget"] = self.check_budget(next(e for e in models if e.label == reference), data)
         write_text(self.folder / BENCH.file, _csv(rows))
         write_json(self.folder / BENCH_SUMMARY, summary)
         summary["folder"] = str(self.folder)
         return summary
 
 
-def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str | None) -> list[dict]:
-    """One row per model: accuracies over seeds, counts, latency, front membership, against the reference."""
+    def check_budget(self, entry: Entry, data: DataCache) -> dict:
+        """``entry``'s cell of seed 0 and the same at twice the epochs, through the store: converged?"""
+        cell = self.training(entry, 0, data)
+        check = convergence(self.store, dataclasses.replace(cell, extra={"bench": self.cfg.name, "seed": 0,
+                                                                         "check_budget": entry.label}), data.load)
+        self.log(format_convergence(check, f"{entry.label} (seed 0)"))
+        return {"label": entry.label, "seed": 0, **check}
+
+
+def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str | None,
+          native: int | None = None) -> list[dict]:
+    """One row per model: accuracies over seeds, counts, latency, front membership, against the reference,
+    and whether it trained above the data's ``native`` resolution (upsampled)."""
     ref = reference or next((e.label for e in models if e.series == FAMILY_SERIES), models[0].label)
     ref_acc = [c["val_acc"] or 0.0 for c in cells[ref]]
     rows = []
@@ -315,6 +339,7 @@ def table(models: Sequence[Entry], cells: dict[str, list[dict]], reference: str 
         rows.append({"label": entry.label, "series": entry.series, "phi": entry.phi, "seeds": len(got),
                      "val_acc": val.mean, "val_std": val.std, "test_acc": test.mean, "test_std": test.std,
                      "params": got[0]["params"], "macs": got[0]["macs"], "resolution": got[0]["resolution"],
+                     "upsampled": upsampled(got[0]["resolution"], native),
                      "latency_ms": statistics.median(c["latency_ms"] or 0.0 for c in got),
                      "diverged": sum(c["status"] != "ok" for c in got), "is_reference": entry.label == ref,
                      "vs_reference": versus.diff if versus else None,
@@ -417,7 +442,7 @@ def _csv(rows: Sequence[dict]) -> str:
 
 def format_bench(summary: dict) -> str:
     """The table ``scaler bench`` prints: the front marked with *, each model against the reference."""
-    from scaler.report import fixed, format_comparison, format_spread, format_table, plain, si
+    from scaler.report import fixed, format_comparison, format_spread, format_table, pixels, plain, si, upsampled_note
 
     def acc(row: dict, key: str) -> str:
         return format_spread(row[key], row[key.replace("acc", "std")])
@@ -428,16 +453,21 @@ def format_bench(summary: dict) -> str:
         return format_comparison(row["vs_reference"], row["vs_low"], row["vs_high"], row["verdict"])
 
     rows = [{**r, "mark": "*" if r["pareto"] else "", "val": acc(r, "val_acc"), "test": acc(r, "test_acc"),
-             "vs": versus(r)} for r in sorted(summary["rows"], key=lambda r: r["macs"])]
+             "vs": versus(r), "px": pixels(r["resolution"], r.get("upsampled"))}
+            for r in sorted(summary["rows"], key=lambda r: r["macs"])]
     columns = [("label", "model", plain), ("mark", "front", plain), ("series", "series", plain),
-               ("resolution", "px", plain), ("params", "params", si), ("macs", "MACs", si),
+               ("px", "px", plain), ("params", "params", si), ("macs", "MACs", si),
                ("latency_ms", "ms/img", fixed(2)), ("val", "val acc", plain),
                ("test", "test acc", plain), ("vs", f"vs {summary['reference']} (95% CI)", plain)]
     if summary.get("robustness"):
         columns += [("mce", "mCE", fixed(3)), ("mfr", "mFR", fixed(3))]
     text = format_table(rows, columns)
-    out = (f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
-           f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front\n{text}")
+    notes = [upsampled_note(summary.get("native_resolution"))] if any(r.get("upsampled") for r in rows) else []
+    if summary.get("check_budget"):
+        check = summary["check_budget"]
+        notes.append(format_convergence(check, f"{check['label']} (seed {check['seed']})"))
+    out = "\n".join([f"bench {summary['name']}: {summary['seeds']} seed(s) each, width x{summary['settings']['width']}, "
+           f"strides {summary['settings']['strides']}; * = on the accuracy/MACs front", text, *notes])
     if summary.get("robustness"):
         r = summary["robustness"]
         out += (f"\nmCE, mFR: {r['scored']} against {summary['reference']}'s under the corruptions and sequences its "

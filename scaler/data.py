@@ -14,6 +14,7 @@ No file in a user's data directory is ever written; downloads and caches go to `
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import math
@@ -200,6 +201,21 @@ def training_images(cfg: DataConfig) -> int:
         count = sum(map(len, train.values()))
         return count if test is not None else count - _imagefolder_test_size(count)
     return len(_load_raw(cfg).x_train)
+
+
+def native_resolution(cfg: DataConfig) -> int | None:
+    """The side of the data set's own images, above which a training upsamples them; None for an image
+    folder, whose files (of any size) are decoded at the resolution asked."""
+    kind, _ = _source(cfg)
+    if kind == "imagefolder":
+        return None
+    return _native_side(DataConfig(name=cfg.name, data_dir=cfg.data_dir, download=cfg.download))
+
+
+@functools.lru_cache(maxsize=4)
+def _native_side(source: DataConfig) -> int:
+    """The side of ``source``'s images, read once per process (the CLI and the core both ask)."""
+    return int(_load_raw(source).x_train.shape[-1])
 
 
 def fit_sizes(cfg: DataConfig, train_given: bool, val_given: bool) -> tuple[DataConfig, int]:

@@ -76,6 +76,20 @@ def fixed(digits: int) -> Callable[[object], str]:
     return lambda value: "-" if value is None else f"{value:.{digits}f}"
 
 
+UPSAMPLED_MARK = "^"
+"""Beside a table's pixels: the model trained above the data's native resolution (upsampled images)."""
+
+
+def pixels(resolution: object, upsampled: object = False) -> str:
+    """A training resolution in a table: ``36^`` when ``upsampled`` (``UPSAMPLED_MARK``), ``-`` when missing."""
+    return "-" if resolution is None else f"{resolution}{UPSAMPLED_MARK if upsampled else ''}"
+
+
+def upsampled_note(native: object) -> str:
+    """The legend of ``UPSAMPLED_MARK`` under a table, naming the data's ``native`` resolution."""
+    return f"{UPSAMPLED_MARK} = trained above the data's native {native} px: upsampled images, no new detail"
+
+
 def format_table(rows: list[dict], columns: list[tuple[str, str, Callable[[object], str]]]) -> str:
     """A plain text table: (key, header, formatter) per column, the first two left-aligned, numbers right."""
     cells = [[header for _, header, _ in columns]]

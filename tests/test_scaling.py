@@ -216,7 +216,9 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
 
     out = tmp_path / "scale" / "efficientnet-b0"
     rows = list(csv.DictReader((out / "grid.csv").open()))
-    assert list(rows[0]) == ["alpha", "beta", "gamma", "val_acc", "macs", "params"] and len(rows) == 3
+    assert list(rows[0]) == ["alpha", "beta", "gamma", "val_acc", "macs", "params", "resolution", "upsampled"]
+    assert len(rows) == 3 and {r["upsampled"] for r in rows} == {"True", "False"}  # gamma > 1: above the 16 px data
+    assert all((r["upsampled"] == "True") == (int(r["resolution"]) > 16) for r in rows)
     stored = json.loads((out / "coefficients.json").read_text())
     # The best val acc; on a tie the product closest to 2.
     best = max(rows, key=lambda r: (float(r["val_acc"]),
@@ -231,7 +233,9 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     assert later["coefficients"]["source"] == "grid" and later["coefficients"]["alpha"] == stored["alpha"]
     assert later["model"]["depth"] == pytest.approx(stored["alpha"] ** 2)
     ladder_rows = list(csv.DictReader((out / "ladder.csv").open()))
-    assert list(ladder_rows[0]) == ["label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"]
+    assert list(ladder_rows[0]) == ["label", "name", "phi", "width", "depth", "resolution", "params", "macs", "mac_ratio",
+                                    "fidelity_resolution", "upsampled"]
+    assert {r["upsampled"] for r in ladder_rows} == {""}  # no rung trained
     assert {r["label"] for r in ladder_rows} == {"base", "derived", "published"}
     for r in ladder_rows:
         assert parse_spec((out / "models" / f"{r['name']}.arch").read_text()).name == r["name"]
@@ -317,7 +321,8 @@ def test_compare_trains_every_strategy_and_writes_the_tables(tmp_path: Path) -> 
     out = tmp_path / "scale" / "efficientnet-b0"
     rows = list(csv.DictReader((out / "compare.csv").open()))
     assert list(rows[0]) == ["strategy", "mac_ratio", "macs", "val_acc", "val_std", "seeds", "vs_compound", "vs_low",
-                             "vs_high", "verdict", "trained_macs", "acts"]
+                             "vs_high", "verdict", "trained_macs", "acts", "resolution_px", "upsampled"]
+    assert all((r["upsampled"] == "True") == (int(r["resolution_px"]) > 16) for r in rows)  # the 16 px data
     assert {r["seeds"] for r in rows} == {"1"} and {r["val_std"] for r in rows} == {"0.0"}
     assert [(r["strategy"], float(r["mac_ratio"])) for r in rows] == [("baseline", 1.0)] + [
         (s, k) for s in scaling.STRATEGIES for k in (2.0, 4.0)]

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--phis", type=common.positive_int, nargs="+", default=list(BenchConfig.phis),
                        help="rungs of the found family (those scaler scale wrote)")
     bench.add_argument("--seeds", type=common.positive_int, default=BenchConfig.seeds, help="seeds per model")
-    bench.add_argument("--width", type=common.positive_float, default=BenchConfig.width, help="proxy width of every model")
+    bench.add_argument("--width", type=common.positive_float, default=BenchConfig.width, action=common.Explicit,
+                       help="proxy width of every model")
     bench.add_argument("--reference", help="compare every model with this one (default: the found baseline)")
     bench.add_argument("--name", default=BenchConfig.name, help="results/bench/<name>/ (resumes when it exists)")
     bench.add_argument("--robustness", action="store_true",
@@ -42,7 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--severities", help="with --robustness: A-B, A,B,... or one number, each 1..5 (default: 1-5)")
     bench.add_argument("--frames", type=common.positive_int,
                        help="with --robustness: frames per perturbation sequence (default: scaler robustness's)")
-    common.add_fidelity_arguments(bench, "training resolution (default: the data set's own)", "cells")
+    bench.add_argument("--check-budget", action="store_true",
+                       help="train the reference (first seed) again at twice the epochs: is the budget converged?")
+    common.add_fidelity_arguments(bench, "training resolution of the bases, at most the data's native one; rungs "
+                                         "train at it times their resolution multiplier (default: the data set's "
+                                         "own, or the budget's)", "cells")
     bench.set_defaults(func=run)
 
 
@@ -51,11 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from scaler.bench import Bench, format_bench
     from scaler.results import check_writable
 
+    common.apply_budget(args)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
     cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference,
-                      jobs=args.jobs)
+                      jobs=args.jobs, check_budget=args.check_budget)
     train_cfg = common.train_config(args)  # each cell sets its own seed
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
     scorer = _robustness(args) if args.robustness else None  # bad corruption names are refused before any work
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if given and not args.robustness:
         raise ScalerError(f"{', '.join(given)} only apply with --robustness")
     check_writable(args.results)
-    bench = Bench(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    bench = Bench(cfg, common.base_data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     summary = bench.run(scorer)
     print(json.dumps(summary, indent=1) if args.json else format_bench(summary))
     return 0

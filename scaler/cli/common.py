@@ -1,5 +1,6 @@
 """What the commands share: the parser class, value types, and the flags several commands take
-(a model to work on, the data and its cut, the trainer, the stride rule, ``--jobs``, the proxy fidelity)."""
+(a model to work on, the data and its cut, the trainer, the stride rule, ``--jobs``, the proxy fidelity
+and its named budgets)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from scaler.strides import DEFAULT_MIN_FEATURE, STRIDE_POLICIES
 from scaler.training.config import OPTIMIZERS, TrainConfig
-from scaler.training.fidelity import PROXY
+from scaler.training.fidelity import BUDGETS, DEFAULT_BUDGET, PROXY, check_base_resolution
 
 if TYPE_CHECKING:
     from scaler.data import DataConfig
@@ -44,6 +45,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+ALL = "all"
+"""``--train-size all``: every training image the validation split leaves."""
+
+
+def train_size(text: str) -> int | str:
+    """``--train-size``: a whole number of at least 1, or ``all``."""
+    return ALL if text.strip().lower() == ALL else positive_int(text)
+
+
+class Explicit(argparse._StoreAction):
+    """A flag whose being given is recorded (in ``args.given``): it then beats ``--budget``'s value."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
 
@@ -65,20 +84,22 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=positive_float, default=1.0, help="depth multiplier")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, train_cap: int | None = None) -> None:
+def add_data_arguments(parser: argparse.ArgumentParser, resolution_help: str, train_cap: int | None = None,
+                       resolution_flags: tuple[str, ...] = ("--resolution",)) -> None:
     """Flags that choose and cut the data set (shared by train, search, scale and bench); ``train_cap``:
     at most this many training images unless --train-size says (None: all). Sizes not given are caps
-    (``scaler.data.fit_sizes``): a small data set is used whole."""
+    (``scaler.data.fit_sizes``): a small data set is used whole. ``resolution_flags``: the names of the
+    training resolution's flag (dest ``resolution``)."""
     parser.add_argument("--data", default="fashion-mnist",
                         help="fashion-mnist (default), cifar10, cifar100, imagefolder:PATH, synthetic[:k=v,...]")
     parser.add_argument("--data-dir", help="folder holding the data set files (else $SCALER_DATA, Debian's copy)")
-    parser.add_argument("--train-size", type=positive_int,
-                        help="train on this many images (default: " + ("all" if train_cap is None else
-                                                                        f"{train_cap}, or all a smaller data set has)"))
+    parser.add_argument("--train-size", type=train_size, action=Explicit,
+                        help="train on this many images, or all (default: " + (
+                            "all" if train_cap is None else f"{train_cap}, or all a smaller data set has)"))
     parser.add_argument("--val-size", type=positive_int,
                         help="validation images carved from train (default: 5000, or a third of a smaller data set)")
     parser.set_defaults(train_cap=train_cap)
-    parser.add_argument("--resolution", type=positive_int, help=resolution_help)
+    parser.add_argument(*resolution_flags, dest="resolution", metavar="R", type=positive_int, help=resolution_help)
     parser.add_argument("--device", default=TrainConfig.device,
                         help="auto (cuda if available), cpu, cuda, cuda:N (e.g. one search worker per GPU)")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed for data split, init and order")
@@ -91,7 +112,9 @@ def data_config(args: argparse.Namespace) -> DataConfig:
     from scaler.data import DataConfig, fit_sizes, resolve_device
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))  # under torchrun: this process's GPU
-    asked = DataConfig(name=args.data, data_dir=args.data_dir, train_size=args.train_size or args.train_cap,
+    every = args.train_size == ALL
+    asked = DataConfig(name=args.data, data_dir=args.data_dir,
+                       train_size=None if every else args.train_size or args.train_cap,
                        val_size=args.val_size or DataConfig.val_size, resolution=args.resolution, seed=args.seed,
                        device=str(resolve_device(args.device, local_rank)))
     cfg, images = fit_sizes(asked, train_given=args.train_size is not None, val_given=args.val_size is not None)
@@ -100,6 +123,41 @@ def data_config(args: argparse.Namespace) -> DataConfig:
         print(f"data: {cfg.name} has {images} training images: {train} to train on, {cfg.val_size} to validate "
               f"(--train-size, --val-size)", file=sys.stderr)
     return cfg
+
+
+def check_base(args: argparse.Namespace) -> int | None:
+    """Refuse a bad --base-resolution (``check_base_resolution``) before any work; the data's native
+    resolution (None: an image folder's, any)."""
+    from scaler.data import DataConfig, native_resolution
+
+    native = native_resolution(DataConfig(name=args.data, data_dir=args.data_dir))
+    check_base_resolution(args.resolution, native, args.data)
+    return native
+
+
+def base_data_config(args: argparse.Namespace) -> DataConfig:
+    """``data_config`` for search, scale and bench, where the resolution is the base's: --base-resolution
+    (checked: ``check_base``), else the budget's fraction of the data's native resolution (``study``:
+    half), else None (the data's own; scale: the search's)."""
+    import dataclasses
+
+    native = check_base(args)
+    cfg = data_config(args)
+    if cfg.resolution is None:
+        cfg = dataclasses.replace(cfg, resolution=BUDGETS[args.budget].base_resolution(native))
+    return cfg
+
+
+def apply_budget(args: argparse.Namespace) -> None:
+    """``--budget``'s width, epochs and training images where their flags were not given (a flag given
+    beats the budget). scale's --width default None (the search's width) yields only to a budget given."""
+    budget, given = BUDGETS[args.budget], getattr(args, "given", set())
+    if "epochs" not in given:
+        args.epochs = budget.epochs
+    if "train_size" not in given:
+        args.train_cap = budget.train_size
+    if "width" not in given and (args.width is not None or "budget" in given):
+        args.width = budget.width
 
 
 def train_config(args: argparse.Namespace, **extra: object) -> TrainConfig:
@@ -121,7 +179,7 @@ def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
     """Training fidelity flags (shared by train, search, scale and bench)."""
-    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--epochs", type=positive_int, default=epochs, action=Explicit)
     parser.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
     parser.add_argument("--lr", type=positive_float, help="peak learning rate (default: 0.1 x batch/128 for SGD)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
@@ -129,11 +187,19 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
 
 def add_fidelity_arguments(parser: argparse.ArgumentParser, resolution_help: str, shared: str) -> None:
     """The proxy fidelity's flags that search, scale and bench share, with ``ProxyFidelity``'s defaults
-    (``--jobs``, the stride rule, the data cut, the trainer), and ``--json``; ``shared``: what ``--jobs``
-    processes share between them."""
+    (``--budget``, ``--jobs``, the stride rule, the data cut and the base's resolution, the trainer), and
+    ``--json``; ``shared``: what ``--jobs`` processes share between them."""
+    parser.add_argument("--budget", choices=tuple(BUDGETS), default=DEFAULT_BUDGET, action=Explicit,
+                        help="named fidelity: " + "; ".join(
+                            f"{name}: width {b.width:g}, {b.epochs} epochs, "
+                            + ("all" if b.train_size is None else f"{b.train_size:,}") + " training images"
+                            + ("" if b.base_fraction == 1 else f", the base at {b.base_fraction:g}x the native "
+                                                               f"resolution") for name, b in BUDGETS.items())
+                        + f" (default {DEFAULT_BUDGET}); --width, --epochs, --train-size, --base-resolution beat it")
     add_jobs_argument(parser, shared)
     add_stride_arguments(parser)
-    add_data_arguments(parser, resolution_help, train_cap=PROXY.train_size)
+    add_data_arguments(parser, resolution_help, train_cap=PROXY.train_size,
+                       resolution_flags=("--base-resolution", "--resolution"))
     add_train_arguments(parser, epochs=PROXY.epochs)
     add_json_argument(parser)
 

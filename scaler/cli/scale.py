@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     scale.add_argument("--depth-round", choices=DEPTH_ROUNDINGS, default=ScaleConfig.depth_round,
                        help="repeats of derived models: round (nearest, default: MACs follow the law) or ceil "
                             "(EfficientNet's rule; published B1..L2 always use it)")
-    scale.add_argument("--width", type=common.positive_float, help=f"proxy width of trained models (default: the search's, "
-                                                            f"else {scaling_config.DEFAULT_PROXY_WIDTH:g})")
+    scale.add_argument("--width", type=common.positive_float, action=common.Explicit,
+                       help=f"proxy width of trained models (default: the budget's if given, else the search's, "
+                            f"else {scaling_config.DEFAULT_PROXY_WIDTH:g})")
     scale.add_argument("--ladder", action="store_true", help="print phi=1..7 and the published B1..L2 side by side")
     scale.add_argument("--train", action="store_true", help="train the generated model (all rungs with --ladder)")
     scale.add_argument("--compare", action="store_true", help="depth/width/resolution/compound/dwr at matched MACs + laws")
@@ -47,8 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             f"(default {ScaleConfig.seeds})")
     scale.add_argument("--study", help="grid study name (default scale-<base>; resumes when it exists)")
     scale.add_argument("--storage", help="Optuna storage URL (default: sqlite:///results/studies.db)")
-    common.add_fidelity_arguments(scale, "training resolution of the base (default: the search's, else the data set's own)",
-                           "grid points and comparison cells")
+    scale.add_argument("--check-budget", action="store_true",
+                       help="train the base (seed --seed) again at twice the epochs: is the budget converged?")
+    common.add_fidelity_arguments(scale, "training resolution of the base, at most the data's native one; rungs, grid "
+                                         "points and cells train at it times their resolution multiplier (default: "
+                                         "the budget's, else the search's, else the data set's own)",
+                                  "grid points and comparison cells")
     scale.set_defaults(func=run)
 
 
@@ -57,15 +62,16 @@ def run(args: argparse.Namespace) -> int:
     from scaler.scaling import format_report, run_scale
 
     common.storage_from_env(args)
+    common.apply_budget(args)
     cfg = ScaleConfig(
         phi=args.phi, base=args.base, alpha=args.alpha, beta=args.beta, gamma=args.gamma, grid=args.grid,
         step=args.step, alpha_range=args.alpha_range, beta_range=args.beta_range, gamma_range=args.gamma_range,
         tol=args.tol, macs_tol=args.macs_tol, width=args.width, ladder=args.ladder, train=args.train,
         compare=args.compare, ratios=args.ratios, bootstrap=args.bootstrap, study=args.study, storage=args.storage,
         seed=args.seed, depth_round=args.depth_round, seeds=args.seeds, strides=args.strides,
-        min_feature=args.min_feature, jobs=args.jobs)
+        min_feature=args.min_feature, jobs=args.jobs, check_budget=args.check_budget)
     train_cfg = common.train_config(args)
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
-    result = run_scale(cfg, common.data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
+    result = run_scale(cfg, common.base_data_config(args), train_cfg, args.results, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1) if args.json else format_report(result, full_ladder=args.ladder))
     return 0

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--trials", type=common.positive_int, default=SearchConfig.trials,
                         help="finished trials the study should have")
     search.add_argument("--timeout", type=common.positive_float, help="stop starting trials after this many seconds")
-    search.add_argument("--width", type=common.positive_float, default=SearchConfig.width,
+    search.add_argument("--width", type=common.positive_float, default=SearchConfig.width, action=common.Explicit,
                         help="proxy width multiplier of every candidate")
     search.add_argument("--prefilter", type=int, default=SearchConfig.prefilter,
                         help="score K random candidates by a zero-cost proxy, train the best first")
@@ -53,7 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              f"(default {DEFAULT_CONFIRM}, at most --trials; 0: off)")
     search.add_argument("--seeds", type=common.positive_int, default=SearchConfig.seeds,
                         help=f"seeds per confirmed candidate, the trial's own among them (default {SearchConfig.seeds})")
-    common.add_fidelity_arguments(search, "search resolution (default: the data set's own)", "trials and confirmations")
+    common.add_fidelity_arguments(search, "the resolution the search trains at, at most the data's native one "
+                                          "(default: the data set's own, or the budget's)", "trials and confirmations")
     search.set_defaults(func=run)
 
 
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from scaler.search import SearchInterrupted, run_search
     from scaler.study.storage import open_storage
     common.storage_from_env(args)
+    common.apply_budget(args)
     cfg = SearchConfig(
         space=args.space, objective=args.objective, target_macs=args.target_macs, w=args.w, max_macs=args.max_macs,
         max_params=args.max_params, pareto_metric=args.pareto_metric, sampler=args.sampler, pruner=args.pruner,
@@ -73,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
         confirm=args.confirm, seeds=args.seeds, jobs=args.jobs)
     train_cfg = common.train_config(args, reports_per_epoch=2)
     cfg.fidelity.processes(train_cfg.device)  # a bad $SCALER_JOBS is refused before any work
+    common.check_base(args)  # a bad --base-resolution too
     check_writable(args.results)  # a read-only or full results folder: exit 1 now, not after training
     storage = open_storage(cfg.storage or default_storage(args.results))  # fail fast, before loading data
-    data = load_data(common.data_config(args))
+    data = load_data(common.base_data_config(args))
     with _sigterm_as_interrupt() as caught:
         try:
             result = run_search(cfg, data, train_cfg, args.results, log=lambda m: print(m, file=sys.stderr),

@@ -50,13 +50,15 @@ SEARCH_TRIALS = "trials.csv"
 #: The single-dimension strategies, compound scaling and the fast compound scaling dWr (Dollar, Singh and
 #: Girshick 2021, ``scaler.scaling.compare.DWR_EXPONENTS``), as the compare table's ``strategy`` column names them.
 STRATEGIES = ("depth", "width", "resolution", "compound", "dwr")
-GRID = Table("grid.csv", columns=("alpha", "beta", "gamma", "val_acc", "macs", "params"),
+#: ``upsampled`` (grid, ladder, compare and bench tables): the model trained above the data's native
+#: resolution (True/False; empty for a ladder rung not trained); files written before it lack the column.
+GRID = Table("grid.csv", columns=("alpha", "beta", "gamma", "val_acc", "macs", "params", "resolution", "upsampled"),
              required=("alpha", "beta", "gamma", "val_acc"),
-             numeric=("alpha", "beta", "gamma", "val_acc", "macs", "params"))
+             numeric=("alpha", "beta", "gamma", "val_acc", "macs", "params", "resolution"))
 LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", "resolution", "params", "macs",
-                                      "mac_ratio"),
+                                      "mac_ratio", "fidelity_resolution", "upsampled"),
                required=("label", "name", "params", "macs"),
-               numeric=("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio"))
+               numeric=("phi", "width", "depth", "resolution", "params", "macs", "mac_ratio", "fidelity_resolution"))
 #: One row per (strategy, ratio) cell: ``macs`` counts the model as trained (the stride rule: what the
 #: ratios match), ``trained_macs`` what its run recorded; ``val_acc`` is the mean over ``seeds`` finished
 #: seeds, ``val_std`` their spread, and ``vs_compound`` [``vs_low``, ``vs_high``] the cell minus compound
@@ -64,10 +66,11 @@ LADDER = Table("ladder.csv", columns=("label", "name", "phi", "width", "depth", 
 #: (output elements of the conv and linear layers) of the model as trained. Files written before seeds
 #: have only the first four columns, those before activations no ``acts``; readers need only ``required``.
 COMPARE = Table("compare.csv", columns=("strategy", "mac_ratio", "macs", "val_acc", "val_std", "seeds",
-                                        "vs_compound", "vs_low", "vs_high", "verdict", "trained_macs", "acts"),
+                                        "vs_compound", "vs_low", "vs_high", "verdict", "trained_macs", "acts",
+                                        "resolution_px", "upsampled"),
                 required=("strategy", "macs", "val_acc"),
                 numeric=("mac_ratio", "macs", "val_acc", "val_std", "seeds", "vs_compound", "vs_low", "vs_high",
-                         "trained_macs", "acts"))
+                         "trained_macs", "acts", "resolution_px"))
 COEFFICIENTS = "coefficients.json"
 FITS = "fits.json"
 COMPARE_DETAIL = "compare.json"
@@ -77,7 +80,8 @@ SCALE_MODELS = "models"
 # bench/<name>/
 BENCH = Table("table.csv", columns=("label", "series", "phi", "seeds", "val_acc", "val_std", "test_acc", "test_std",
                                     "params", "macs", "resolution", "latency_ms", "diverged", "pareto",
-                                    "is_reference", "vs_reference", "vs_low", "vs_high", "verdict", "mce", "mfr"),
+                                    "is_reference", "vs_reference", "vs_low", "vs_high", "verdict", "mce", "mfr",
+                                    "upsampled"),
               required=("label", "series", "val_acc", "macs"),
               numeric=("phi", "seeds", "val_acc", "val_std", "test_acc", "test_std", "params", "macs", "resolution",
                        "latency_ms", "vs_reference", "vs_low", "vs_high", "mce", "mfr"))

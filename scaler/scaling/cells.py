@@ -27,6 +27,7 @@ from scaler.scaling.growth import count, grow
 from scaler.stats import compare, spread
 from scaler.strides import DEFAULT_MIN_FEATURE, family_strides
 from scaler.training.config import TrainConfig
+from scaler.training.fidelity import upsampled
 from scaler.training.store import DataCache, Store, Training
 
 
@@ -45,6 +46,7 @@ class Fidelity:
     min_feature: int = DEFAULT_MIN_FEATURE
     seeds: int = 1
     jobs: int = 1  # training processes of grid points and comparison cells (scaler.training.parallel)
+    native: int | None = None  # the data's native resolution (None: unknown, an image folder): what upsamples
     store: Store = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +68,10 @@ class Fidelity:
     def seed_values(self) -> list[int]:
         """The trainer seeds of a cell trained with every seed: ``--seed`` and the next ``seeds - 1``."""
         return [self.train.seed + i for i in range(self.seeds)]
+
+    def upsampled(self, resolution: int) -> bool:
+        """Does a training at ``resolution`` px upsample the data (above its native resolution)?"""
+        return upsampled(resolution, self.native)
 
     def base(self, spec: Spec) -> Spec:
         """The nominal base at fidelity: proxy width, training resolution (strides as written)."""

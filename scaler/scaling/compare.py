@@ -174,8 +174,8 @@ def train_plan(plan: Sequence[Planned], fidelity: Fidelity, key: str) -> list[di
         rows[i] = {"strategy": strategy, "mac_ratio": ratio, "macs": m, "achieved_ratio": m / m0,
                    "acts": cx.acts, "acts_ratio": cx.acts / a0,
                    "depth": mult["depth"], "width": mult["width"], "resolution": mult["resolution"],
-                   "resolution_px": spec.resolution, "phi": mult.get("phi"), "s": mult.get("s"), "params": cx.params,
-                   "name": spec.name,
+                   "resolution_px": spec.resolution, "upsampled": fidelity.upsampled(spec.resolution),
+                   "phi": mult.get("phi"), "s": mult.get("s"), "params": cx.params, "name": spec.name,
                    **cell, "trained_macs": records[0].get("macs"),
                    "train_time_s": sum(r.get("train_time_s") or 0.0 for r in records), "reused": not trained}
     table = [r for r in rows if r is not None]

@@ -102,6 +102,7 @@ class ScaleConfig:
     strides: str = PROXY.strides
     min_feature: int = PROXY.min_feature
     jobs: int | None = PROXY.jobs  # training processes of grid points and comparison cells; None: default_jobs
+    check_budget: bool = False  # train the base again at twice the epochs (scaler.training.convergence)
 
     @property
     def fidelity(self) -> ProxyFidelity:

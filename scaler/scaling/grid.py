@@ -207,7 +207,8 @@ def _run_grid(points: Sequence[GridPoint], base_fid: Spec, fidelity: Fidelity, s
         rows.append({"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma, "product": p.product,
                      "val_acc": t.user_attrs.get("val_acc") if t is not None else None,
                      "macs": p.macs, "params": p.params, "acts": p.acts, "mac_ratio": p.mac_ratio,
-                     "resolution": p.spec.resolution, "label": p.label, "aliases": list(p.aliases),
+                     "resolution": p.spec.resolution, "upsampled": fidelity.upsampled(p.spec.resolution),
+                     "label": p.label, "aliases": list(p.aliases),
                      "trial": t.number if t is not None else None,
                      "state": "done" if t is not None else ("running" if p.label in pending else "missing")})
     finished = [r for r in rows if r["val_acc"] is not None]

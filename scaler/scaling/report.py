@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scaler.report import fixed, format_comparison, format_spread, format_table, si
+from scaler.report import fixed, format_comparison, format_spread, format_table, pixels, si, upsampled_note
 from scaler.scaling.config import GRID_CONFIRM
 from scaler.stats import binomial_halfwidth
 
@@ -34,30 +34,44 @@ def _ratio(v: object) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+def _upsampled(rows: list[dict], native: object) -> list[str]:
+    """The legend of the upsampled mark, when a row of the table above has it."""
+    return [upsampled_note(native)] if any(r.get("upsampled") for r in rows) else []
+
+
 def format_report(report: dict, full_ladder: bool = False) -> str:
     """What ``scaler scale`` prints (the same facts as ``--json``)."""
+    from scaler.training.convergence import format_convergence
+
     lines = [f"base: {report['base']['how']}"]
     fid = report.get("fidelity")
+    native = fid.get("native_resolution") if fid else None
     if fid:
         seeds = fid["seeds"]
-        lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px, {fid['data']}, {fid['train_size']} "
+        lines.append(f"fidelity: width x{fid['width']:g}, {fid['resolution']} px"
+                     + (f" (native {native} px)" if native else "")
+                     + f", {fid['data']}, {fid['train_size']} "
                      f"training / {fid['val_size']} validation images, {fid['epochs']} epoch(s), "
                      + (f"seeds {seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}")
                      + f"; strides {fid['strides']}"
                      + (f" (last feature map >= {fid['min_feature']} px; the base: {', '.join(fid['strides_changed'])})"
                         if fid["strides_changed"] else ""))
+    if report.get("check_budget"):
+        lines.append(format_convergence(report["check_budget"]))
     if report.get("grid"):
         lines += _grid_lines(report["grid"], fid["val_size"] if fid else None)
+        lines += _upsampled(report["grid"]["rows"], native)
     c = report["coefficients"]
     lines.append(f"\ncoefficients: alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g} "
                  f"(alpha*beta^2*gamma^2 = {c['product']:.3f}; {c['why']})")
     if report.get("model"):
-        lines += _model_lines(report["model"])
+        lines += _model_lines(report["model"], native)
     if full_ladder:
         lines += _ladder_lines(report["ladder"])
+        lines += _upsampled(report["ladder"], native)
     lines.append(f"\nladder and models written to {report['out_dir']}")
     if report.get("compare"):
-        lines += _compare_lines(report["compare"])
+        lines += _compare_lines(report["compare"], native)
     return "\n".join(lines)
 
 
@@ -65,10 +79,11 @@ def _grid_lines(grid: dict, n_val: int | None) -> list[str]:
     """The grid study's points, the most accurate first, and how much of the ranking seeds confirmed."""
     return [f"\ngrid search at phi=1 (study {grid['study']}, {grid['storage']}): {len(grid['rows'])} points, "
             f"{grid['trained']} trained in this call" + ("" if grid["complete"] else ", not all finished"),
-            format_table(sorted(grid["rows"], key=lambda r: -(r["val_acc"] or -1)), [
+            format_table(sorted(({**r, "px": pixels(r["resolution"], r.get("upsampled"))} for r in grid["rows"]),
+                                key=lambda r: -(r["val_acc"] or -1)), [
                 ("label", "alpha,beta,gamma", str), ("state", "state", str),
                 ("product", "a*b^2*g^2", lambda v: f"{v:.3f}"), ("mac_ratio", "MACs", _ratio),
-                ("resolution", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)]),
+                ("px", "px", str), ("params", "params", si), ("val_acc", "val acc", _acc)]),
             *(_confirmed_lines(grid["confirmed"]) if grid.get("confirmed") else _one_seed_lines(grid["rows"], n_val))]
 
 
@@ -97,9 +112,12 @@ def _confirmed_lines(confirmed: list[dict]) -> list[str]:
                 ("vs", "vs winner", str)])]
 
 
-def _model_lines(model: dict) -> list[str]:
-    """The model at --phi: its multipliers and counts, its accuracy when trained, where it is saved."""
-    trained = (f"; trained at {model['fidelity_resolution']} px: val acc {model['val_acc']:.4f}"
+def _model_lines(model: dict, native: object = None) -> list[str]:
+    """The model at --phi: its multipliers and counts, its accuracy when trained (upsampled: above the
+    data's ``native`` resolution), where it is saved."""
+    trained = (f"; trained at {model['fidelity_resolution']} px"
+               + (f" (upsampled from the data's native {native} px)" if model.get("upsampled") else "")
+               + f": val acc {model['val_acc']:.4f}"
                + (f", test acc {model['test_acc']:.4f}" if model.get("test_acc") is not None else "")
                if model.get("val_acc") is not None else "")
     return [f"\nphi={model['phi']:g}: {model['name']}: depth x{model['depth']:.4g}, width x{model['width']:.4g}, "
@@ -114,12 +132,13 @@ def _ladder_lines(rows: list[dict]) -> list[str]:
     trained = any("val_acc" in r for r in rows)
     return ["\nladder (nominal size, 3 input channels, 1000 classes; 'expected' is (a*b^2*g^2)^phi for "
             "derived rungs, depth*width^2*(res/224)^2 for published ones):",
-            format_table(rows, [
+            format_table([{**r, "trained_px": pixels(r.get("fidelity_resolution"), r.get("upsampled"))} for r in rows], [
                 ("label", "label", str), ("name", "name", str), ("phi", "phi", lambda v: "-" if v is None else f"{v:g}"),
                 ("depth", "depth", _mult), ("width", "width", _mult), ("resolution", "px", str),
                 ("params", "params", si), ("macs", "MACs", si), ("acts", "acts", si),
                 ("mac_ratio", "MAC ratio", _ratio), ("expected_ratio", "expected", _ratio),
-                *([("val_acc", "val acc", _acc), ("test_acc", "test acc", _acc)] if trained else [])])]
+                *([("trained_px", "trained px", str), ("val_acc", "val acc", _acc), ("test_acc", "test acc", _acc)]
+                  if trained else [])])]
 
 
 def _acts_lines(rows: list[dict]) -> list[str]:
@@ -137,17 +156,19 @@ def _acts_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _compare_lines(cmp: dict) -> list[str]:
-    """The matched-MACs table, the best strategy per ratio, the fitted laws and their predictions."""
+def _compare_lines(cmp: dict, native: object = None) -> list[str]:
+    """The matched-MACs table (upsampled cells marked: above the data's ``native`` resolution), the best
+    strategy per ratio, the fitted laws and their predictions."""
     seeds = cmp.get("seeds", 1)
     lines = ["\nsingle-dimension vs compound (and dWr) scaling at matched MACs (like the paper's Tables 3 and 7), "
              + (f"mean ± std over {seeds} seeds, each against compound at its ratio paired by seed (95% CI):"
                 if seeds > 1 else "one seed (--seeds S gives spreads and verdicts):"),
-             format_table([{**r, "acc": _spread(r), "vs": _versus(r, "vs_compound")} for r in cmp["rows"]], [
+             format_table([{**r, "acc": _spread(r), "vs": _versus(r, "vs_compound"),
+                            "px": pixels(r.get("resolution_px"), r.get("upsampled"))} for r in cmp["rows"]], [
                  ("strategy", "scaling", str), ("name", "model", str), ("mac_ratio", "target", _ratio),
                  ("achieved_ratio", "MACs", _ratio), ("depth", "d", _mult), ("width", "w", _mult),
-                 ("resolution", "r", _mult), ("params", "params", si), ("acts", "acts", si), ("acc", "val acc", str),
-                 ("vs", "vs compound", str)])]
+                 ("resolution", "r", _mult), ("px", "px", str), ("params", "params", si), ("acts", "acts", si),
+                 ("acc", "val acc", str), ("vs", "vs compound", str)]), *_upsampled(cmp["rows"], native)]
     lines += _acts_lines(cmp["rows"])
     off = [r for r in cmp["rows"] if abs(math.log(r["achieved_ratio"] / r["mac_ratio"])) > math.log(1.1)]
     if off:

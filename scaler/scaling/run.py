@@ -23,6 +23,8 @@ from scaler.scaling.config import DEFAULT_PROXY_WIDTH, ScaleConfig
 from scaler.scaling.grid import GridPoint, confirm_top, grid_candidates, run_grid
 from scaler.scaling.growth import grow, ladder, published_coefficients
 from scaler.strides import strides_changed
+from scaler.training.convergence import convergence, format_convergence
+from scaler.training.fidelity import check_base_resolution
 from scaler.training.store import DataCache
 from scaler.training.trainer import TrainConfig
 
@@ -40,7 +42,7 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
     fidelity = base_fid = None
     changed: list[str] = []
     points = None
-    if coefficients is None or cfg.train or cfg.compare:
+    if coefficients is None or cfg.train or cfg.compare or cfg.check_budget:
         fidelity = make_fidelity(cfg, base, data_cfg, train_cfg, results, log)
         base_fid = fidelity.base(base.spec)
         if coefficients is None:  # bad grid settings are refused before anything is logged
@@ -66,6 +68,10 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
     if cfg.compare:
         assert fidelity is not None and base_fid is not None
         compare = run_compare(base_fid, coefficients, fidelity, cfg.ratios, base.key, cfg.bootstrap, cfg.seed)
+    budget_check = None
+    if cfg.check_budget:
+        assert fidelity is not None and base_fid is not None
+        budget_check = check_budget(fidelity, base_fid, base.key)
 
     trained_for = None if fidelity is None else TrainedFor(fidelity.data.base.name, fidelity.num_classes,
                                                            fidelity.in_channels)
@@ -78,8 +84,10 @@ def run_scale(cfg: ScaleConfig, data_cfg: DataConfig, train_cfg: TrainConfig, re
         "grid": grid,
         "model": None if model is None else {**_without_spec(model), "dsl": model["spec"].text()},
         "compare": compare,
+        **({"check_budget": budget_check} if budget_check is not None else {}),
         "out_dir": str(out),
-        **({"fidelity": {**fidelity.describe(), "seeds": fidelity.seed_values, "strides_changed": changed}}
+        **({"fidelity": {**fidelity.describe(), "seeds": fidelity.seed_values, "strides_changed": changed,
+                         "native_resolution": fidelity.native}}
            if fidelity is not None else {}),
         "coefficients": {**coefficients.as_dict(), "why": why},
         "ladder": [_without_spec(r) for r in rows],
@@ -98,14 +106,27 @@ def scale_base(cfg: ScaleConfig, results: str | Path | None) -> Base:
 def make_fidelity(cfg: ScaleConfig, base: Base, data_cfg: DataConfig, train_cfg: TrainConfig,
                   results: str | Path | None, log: Callable[[str], None]) -> Fidelity:
     """How models are trained: --width, else the search's proxy width, else the default; the data at the
-    search's resolution unless one is given."""
-    if data_cfg.resolution is None and base.search_resolution:
-        data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
+    base resolution given (``check_base_resolution``: not above the data's native one), else at the
+    search's; what trains above the native resolution is marked upsampled."""
+    from scaler.data import native_resolution
     from scaler.training.parallel import default_jobs
 
+    native = native_resolution(data_cfg)
+    check_base_resolution(data_cfg.resolution, native, data_cfg.name)
+    if data_cfg.resolution is None and base.search_resolution:
+        data_cfg = dataclasses.replace(data_cfg, resolution=int(base.search_resolution))
     width = cfg.width or base.search_width or DEFAULT_PROXY_WIDTH
     return Fidelity(width, DataCache(data_cfg), train_cfg, results, log, cfg.strides, cfg.min_feature, cfg.seeds,
-                    cfg.jobs or default_jobs(train_cfg.device))
+                    cfg.jobs or default_jobs(train_cfg.device), native)
+
+
+def check_budget(fidelity: Fidelity, base_fid: Spec, key: str) -> dict:
+    """The base at fidelity (seed ``--seed``) trained at the fidelity's epochs and at twice them, each
+    through the store (``scaler.training.convergence``), logged: is the budget converged?"""
+    training = fidelity.training(base_fid, {"stage": "check-budget", "base": key})
+    check = convergence(fidelity.store, training, fidelity.data.load)
+    fidelity.log(format_convergence(check))
+    return check
 
 
 def grid_points(cfg: ScaleConfig, base: Base, base_fid: Spec, fidelity: Fidelity) -> list[GridPoint]:
@@ -155,7 +176,7 @@ def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fide
     with the base's strides, each evaluated once on the test set too: the rungs are the models to deploy.
 
     Returns, by rung name, what training adds to its row: val_acc, test_acc, fidelity_macs (as written),
-    trained_macs (as trained), fidelity_resolution, run.
+    trained_macs (as trained), fidelity_resolution, upsampled (above the data's native resolution), run.
     """
     published = published_coefficients()
     trained = {}
@@ -169,8 +190,10 @@ def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fide
         acc, test = record.get("val_acc"), record.get("test_acc")
         trained[r["name"]] = {"val_acc": acc, "test_acc": test, "fidelity_macs": fidelity.count(spec).macs,
                               "trained_macs": record.get("macs"), "fidelity_resolution": spec.resolution,
-                              "run": record.get("path")}
-        fidelity.log(f"trained {r['name']} at {spec.resolution} px: val acc "
+                              "upsampled": fidelity.upsampled(spec.resolution), "run": record.get("path")}
+        fidelity.log(f"trained {r['name']} at {spec.resolution} px"
+                     + (f" (upsampled from {fidelity.native} px)" if fidelity.upsampled(spec.resolution) else "")
+                     + ": val acc "
                      + (f"{acc:.4f}, test acc {test:.4f}" if acc is not None and test is not None
                         else "- (diverged)")
                      + (" (reused an earlier run)" if reused else f" in {time.perf_counter() - start:.0f} s"))
