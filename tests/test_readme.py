@@ -27,7 +27,7 @@ VALUES = {"--family": "resnet", "--width": "0.5", "--depth": "1.2", "--resolutio
           "--epochs": "1", "--trials": "4", "--storage": "sqlite:///results/studies.db", "--base": "latest",
           "--seeds": "3", "--run": "20261204-plain-cnn", "TARGET": "efficientnet-b0", "NAME": "efficientnet-b0",
           "FILE": "search_spaces/mbconv.arch", "RUN": "20261204-plain-cnn",
-          "REF": "20261201-plain-cnn", "NAMES": "noise,rotate"}
+          "REF": "20261201-plain-cnn", "NAMES": "noise,rotate", "--labels": "0.1", "--iterations": "1"}
 
 
 def code_lines(text: str) -> list[str]:

@@ -48,6 +48,9 @@ def test_the_table_loads_and_draws_the_students_against_the_baseline(results: Pa
     assert list(by_name["supervised"].x) == [1, 2] and list(by_name["supervised"].error_y.array) == [0.01, 0.01]
     assert list(by_name["pseudo-label accuracy (pool)"].y) == pytest.approx([0.75, 0.8])
     assert "no self-training row" in F.self_training(table.iloc[0:0]).layout.annotations[0].text
+    # the teacher's label (the leftmost point) is drawn whole: centred above it, inside a padded axis
+    assert student.textposition == "top center" and student.cliponaxis is False
+    assert tuple(figure.layout.xaxis.range) == (-0.5, 2.5)
 
 
 def test_app_self_training_page(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:

@@ -796,7 +796,7 @@ def self_training(table: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=g["iteration"], y=g["test_acc"], name={"student": "noisy student (from the teacher)"}.get(role, role),
             mode="lines+markers+text" if role == "student" else "lines+markers",
-            text=g["label"] if role == "student" else None, textposition="top left",
+            text=g["label"] if role == "student" else None, textposition="top center", cliponaxis=False,
             error_y=dict(type="data", array=g["test_std"].fillna(0), visible=True, thickness=1.2),
             marker=dict(size=11, color=color), line=dict(color=color, width=2.5 if role == "student" else 1.5),
             customdata=custom,
@@ -809,7 +809,8 @@ def self_training(table: pd.DataFrame) -> go.Figure:
                              marker=dict(color=MUTED), opacity=0.35, width=0.3,
                              hovertemplate="iteration %{x}: pseudo-labels %{y:.2%} right<extra></extra>"),
                       secondary_y=True)
-    fig.update_xaxes(title_text="iteration (0: the teacher)", dtick=1)
+    first, last = df["iteration"].min() - 1, df["iteration"].max()  # the teacher is drawn one step left
+    fig.update_xaxes(title_text="iteration (0: the teacher)", dtick=1, range=[first - 0.5, last + 0.5])
     fig.update_yaxes(title_text="test accuracy (mean over seeds, ± std)", tickformat=".1%", secondary_y=False)
     fig.update_yaxes(title_text="pseudo-label accuracy", tickformat=".0%", range=[0, 1], showgrid=False,
                      secondary_y=True)
