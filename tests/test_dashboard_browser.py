@@ -1,7 +1,8 @@
 """The dashboard in a real browser: ``streamlit run app.py`` on a loopback port, Debian's chromium
 driven by Playwright, every page opened against a results/ folder made by real tiny ``scaler train``,
-``search``, ``scale``, ``bench`` and ``robustness`` runs; no error element, at least one rendered plot per page,
-a screenshot of each, and the per-epoch training curves and the robustness charts drawn.
+``search``, ``scale``, ``bench``, ``student`` and ``robustness`` runs; no error element, at least one rendered
+plot per page, a screenshot of each, the per-epoch training curves, the robustness and self-training charts
+drawn and the self-training table listing its rows.
 The README's picture is the Scaling page's ladder chart: with ``SCALER_UPDATE_DOCS=1`` the test writes it to
 docs/img/dashboard.png.
 
@@ -24,10 +25,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Robustness", "Inspect"]
-#: The charts (Streamlit keys) that must hold drawn traces, by page: the training curves and the robustness charts.
+PAGES = ["Zoo", "Runs", "Search", "Scaling", "Frontier", "Robustness", "Self-training", "Inspect"]
+#: The charts (Streamlit keys) that must hold drawn traces, by page: the training curves, the robustness and the
+#: self-training charts.
 DRAWN = {"Runs": ["runs_curves"], "Scaling": ["scale_rung_curves", "scale_compare_curves"],
-         "Robustness": ["robustness_mce", "robustness_errors"]}
+         "Robustness": ["robustness_mce", "robustness_errors"], "Self-training": ["self_training"]}
+#: The rows the page's one dataframe must list, by page: the self-training's teacher, student and supervised.
+#: (Streamlit puts no key class on a dataframe's container, so the page's own dataframe is found by its test id.)
+TABLE_ROWS = {"Self-training": 3}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -51,6 +56,9 @@ RUNS = [
      "--tol", "0.1", "--macs-tol", "0.1", "--compare", "--ratios", "2", "--bootstrap", "10", *DATA],
     # the frontier: a zoo model and the search's baseline, two seeds each
     ["bench", "--models", "plain-cnn", "--seeds", "2", "--width", "0.25", *DATA],
+    # Noisy Student up the ladder the scale run wrote (b0 -> b0-phi1), two seeds so the differences have intervals
+    ["student", "--base", "efficientnet-b0", "--threshold", "0", "--seeds", "2", "--width", "0.25", "--jobs", "1",
+     *DATA],
 ]
 #: The robustness comparison: the two trained plain-cnns (bench runs keep no weights), the first the reference.
 ROBUSTNESS = ["--images", "32", "--corruptions", "gaussian_noise,rotate", "--frames", "3", "--device", "cpu"]
@@ -65,7 +73,8 @@ def run_ids(root: Path, kind: str) -> list[str]:
 
 
 def make_real_results(root: Path) -> Path:
-    """results/ as a user's commands leave it: a training run, a search study, a scaling base."""
+    """results/ as a user's commands leave it: training runs, a search study, a scaling base, a bench, a
+    self-training and a robustness comparison."""
     env = dict(os.environ, OMP_NUM_THREADS="1", SCALER_RESULTS=str(root))
     env.pop("SCALER_STORAGE", None)
     for argv in [*RUNS, None]:
@@ -76,6 +85,7 @@ def make_real_results(root: Path) -> Path:
         assert done.returncode == 0, f"scaler {' '.join(argv)}:\n{done.stderr[-3000:]}"
     assert (root / "search" / "mbconv-reward" / "best.arch").exists()
     assert (root / "bench" / "default" / "table.csv").exists()
+    assert (root / "student" / "default" / "table.csv").exists()
     assert {"grid.csv", "ladder.csv", "compare.csv", "fits.json"} <= {
         p.name for p in (root / "scale" / "efficientnet-b0").iterdir()}
     assert (root / "robustness" / run_ids(root, "train")[0] / "summary.json").exists()
@@ -178,6 +188,10 @@ def test_every_page_renders_in_chromium(server: str, tmp_path: Path) -> None:
                 for key in DRAWN.get(name, []):  # a plotly chart that drew at least one line or heatmap
                     page.locator(f".st-key-{key} .js-plotly-plot").locator(".scatterlayer .trace, .hm").first.wait_for(
                         state="attached", timeout=30_000)
+                if name in TABLE_ROWS:  # a dataframe whose grid (its accessible table) counts every row
+                    grid = page.locator("[data-testid='stDataFrame'] table[role='grid']")
+                    grid.wait_for(state="attached", timeout=30_000)
+                    assert grid.get_attribute("aria-rowcount") == str(TABLE_ROWS[name] + 1), name  # and the header
                 page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
                 page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
                 assert page.locator('[data-testid="stException"]').count() == 0, name
