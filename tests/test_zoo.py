@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
-from scaler.zoo import REFERENCE_DIR, fashion_mnist_published, get_model, library, published
+from scaler.zoo import REFERENCE_DIR, fashion_mnist_published, get_model, library, published, self_training_published
 
 # zoo name -> torchvision builder name (GoogLeNet and Inception-v3 without auxiliary heads).
 TORCHVISION = {
@@ -152,6 +152,17 @@ def test_fashion_mnist_published_rows() -> None:
     assert all(r.source for r in rows.values()) and len(rows) == 16
     accs = [r.test_acc for r in fashion_mnist_published()]
     assert accs == sorted(accs, reverse=True)  # best first
+
+
+def test_self_training_published_rows() -> None:
+    rows = {r.data: r for r in self_training_published()}
+    assert set(rows) == {"svhn", "cifar10"}
+    svhn, cifar = rows["svhn"], rows["cifar10"]
+    assert (svhn.baseline_acc, svhn.acc) == (0.979, 0.986) and "google-research/noisystudent" in svhn.source
+    assert svhn.labelled == 73_257 and svhn.unlabelled == 531_131  # SVHN's train split labelled, its extra split the pool
+    assert cifar.labelled == 4000 and cifar.labelled + cifar.unlabelled == 50_000 and "1804.09170" in cifar.source
+    assert (round(1 - cifar.baseline_acc, 4), round(1 - cifar.acc, 4)) == (0.2026, 0.1778)  # the published errors
+    assert all(r.gain > 0 for r in rows.values())
 
 
 

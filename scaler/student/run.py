@@ -215,7 +215,8 @@ class SelfTraining:
         return record
 
     def summary(self, ladder: list[Entry], chains: list[list[_Step]], labelled: int, pool: int | None) -> dict:
-        """The table (one row per iteration and role, the student against each) and what it came from."""
+        """The table (one row per iteration and role, the student against each; ``runs``: its run folder per
+        seed, which only ``summary.json`` holds) and what it came from."""
         from scaler.stats import compare, spread
 
         rows, iterations = [], []
@@ -242,7 +243,8 @@ class SelfTraining:
                              "kept": round(sum(p["images"] for p in pseudo) / len(pseudo)) if role == "student" else None,
                              "student_minus": versus.diff if versus else None,
                              "diff_low": versus.low if versus else None, "diff_high": versus.high if versus else None,
-                             "verdict": versus.verdict if versus else None})
+                             "verdict": versus.verdict if versus else None,
+                             "runs": [r["path"] for r in got]})
         settings = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k != "name"}
         data = {k: v for k, v in dataclasses.asdict(self.data_cfg).items() if k != "device"}
         return {"name": self.cfg.name, "settings": settings, "data": data,

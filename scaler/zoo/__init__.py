@@ -119,6 +119,37 @@ def fashion_mnist_published() -> tuple[FashionMnistResult, ...]:
     return tuple(sorted(rows, key=lambda r: -r.test_acc))
 
 
+@dataclass(frozen=True)
+class SelfTrainingResult:
+    """A published small-data self-training result: the data set, its labelled and unlabelled image
+    counts, the net (teacher -> student), the baseline's and the method's test accuracy, and the source."""
+
+    study: str
+    data: str
+    labelled: int
+    unlabelled: int
+    net: str
+    baseline: str
+    baseline_acc: float
+    method: str
+    acc: float
+    source: str
+
+    @property
+    def gain(self) -> float:
+        return self.acc - self.baseline_acc
+
+
+@functools.lru_cache(maxsize=1)
+def self_training_published() -> tuple[SelfTrainingResult, ...]:
+    """Published self-training against its supervised baseline (``reference/self_training_published.csv``):
+    the points ``benchmarks/noisy_student.py`` holds its gain against."""
+    with open(REFERENCE_DIR / "self_training_published.csv", newline="") as f:
+        return tuple(SelfTrainingResult(r["study"], r["data"], int(r["labelled"]), int(r["unlabelled"]), r["net"],
+                                        r["baseline"], float(r["baseline_acc"]), r["method"], float(r["acc"]),
+                                        r["source"]) for r in csv.DictReader(f))
+
+
 def zoo_table(family: str | None = None) -> list[dict]:
     """One row per fixed zoo model: name, family, resolution, params, MACs, activations, published top-1."""
     rows = []
