@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import math
 import statistics
 import warnings
@@ -309,7 +308,7 @@ class Bench:
             summary["published"] = {"note": PUBLISHED_NOTE, "rows": beside_published(rows)}
         if self.cfg.check_budget:
             summary["check_budget"] = self.check_budget(next(e for e in models if e.label == reference), data)
-        write_text(self.folder / BENCH.file, _csv(rows))
+        write_text(self.folder / BENCH.file, BENCH.to_csv(rows))
         write_json(self.folder / BENCH_SUMMARY, summary)
         summary["folder"] = str(self.folder)
         return summary
@@ -430,14 +429,6 @@ def format_proxy_vs_final(comparison: dict) -> str:
         if comparison[f"only_{side}"]:
             lines.append(f"only in {comparison[side]} (left out): {', '.join(comparison[f'only_{side}'])}")
     return "\n".join(lines)
-
-
-def _csv(rows: Sequence[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(BENCH.columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def format_bench(summary: dict) -> str:

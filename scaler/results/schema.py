@@ -1,11 +1,14 @@
 """The results/ files by name and column: what every writer writes and every reader expects.
 
 One owner for each file name and table layout, so that ``scaler scale`` (the writer) and the
-dashboard (the reader) cannot drift apart. Plain data, no imports from the rest of scaler.
+dashboard (the reader) cannot drift apart. Plain data (and each table's CSV writer), no imports from the rest of scaler.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 #: The run record's version (``scaler.results.record``): bumped when its fields change; readers read
@@ -22,6 +25,14 @@ class Table:
     columns: tuple[str, ...]
     required: tuple[str, ...]
     numeric: tuple[str, ...]
+
+    def to_csv(self, rows: Iterable[Mapping]) -> str:
+        """``rows`` as this table's CSV text: its columns in order, a missing or None value empty."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(["" if r.get(c) is None else r[c] for c in self.columns] for r in rows)
+        return buf.getvalue()
 
 
 # the folders of results/ (``scaler.results.results_root``)

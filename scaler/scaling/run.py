@@ -3,9 +3,7 @@ training, the matched-MACs comparison, the files under ``results/scale/<base>/``
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -212,13 +210,13 @@ def write_results(out: Path, rows: Sequence[dict], grid: dict | None, coefficien
 
     paths = {r["name"]: str(write_text(out / schema.SCALE_MODELS / f"{r['name']}.arch", text(r["spec"])))
              for r in rows}
-    write_text(out / schema.LADDER.file, _csv(rows, schema.LADDER.columns))
+    write_text(out / schema.LADDER.file, schema.LADDER.to_csv(rows))
     if grid is not None:
-        write_text(out / schema.GRID.file, _csv(grid["rows"], schema.GRID.columns))
+        write_text(out / schema.GRID.file, schema.GRID.to_csv(grid["rows"]))
     if coefficients.source == "grid" or load_coefficients(out) is None:
         write_json(out / schema.COEFFICIENTS, coefficients.as_dict())
     if compare is not None:
-        write_text(out / schema.COMPARE.file, _csv(compare["rows"], schema.COMPARE.columns))
+        write_text(out / schema.COMPARE.file, schema.COMPARE.to_csv(compare["rows"]))
         write_json(out / schema.FITS, compare["fits"])
         write_json(out / schema.COMPARE_DETAIL, {k: v for k, v in compare.items() if k != "paper"})
     return paths
@@ -234,11 +232,3 @@ def _without_spec(row: dict) -> dict:
     return {k: v for k, v in row.items() if k != "spec"}
 
 
-def _csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
-    """``rows`` as CSV text with ``columns`` (missing values empty)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
-    return buf.getvalue()

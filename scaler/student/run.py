@@ -17,9 +17,7 @@ twice and a changed teacher or setting never reuses a stale student. The table g
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +97,7 @@ class SelfTraining:
         summary = self.summary(plan.ladder, self.chains(plan), labelled, None if pool is None else len(pool))
         from scaler.results import write_json, write_text
 
-        write_text(self.folder / STUDENT_TABLE.file, _csv(summary["rows"]))
+        write_text(self.folder / STUDENT_TABLE.file, STUDENT_TABLE.to_csv(summary["rows"]))
         write_json(self.folder / STUDENT_SUMMARY, summary)
         summary["folder"] = str(self.folder)
         return summary
@@ -338,14 +336,6 @@ def _load_model(record: dict, data: Dataset) -> nn.Module:
 def _acc(record: dict, key: str) -> float:
     """An accuracy of a record, 0 for a diverged run (as ``scaler bench`` counts it)."""
     return record.get(key) or 0.0
-
-
-def _csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(STUDENT_TABLE.columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def format_student(summary: dict) -> str:
