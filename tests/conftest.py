@@ -23,6 +23,18 @@ def one_job(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(JOBS_ENV, "1")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    tiny models train fastest so, and a shared machine's cores are not oversubscribed."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
     """Run ``scaler ARGV...`` in-process: (exit code, stdout, stderr)."""

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 
 from scaler.dashboard import figures as F
 from scaler.data import DataConfig
@@ -23,6 +22,8 @@ from scaler.training.store import DataCache
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 PAPER = Coefficients(1.2, 1.1, 1.15, "paper")
 #: B0 as ``scaler scale`` grows it: repeats rounded to the nearest (``--depth-round round``, the default).
 B0 = dataclasses.replace(get_model("efficientnet-b0"), depth_round="round")
@@ -31,14 +32,6 @@ B0 = dataclasses.replace(get_model("efficientnet-b0"), depth_round="round")
 def nominal(spec) -> tuple[int, int]:
     cx = complexity(spec)
     return cx.macs, cx.acts
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_the_exponents_share_the_macs_0_1_0_8_0_1() -> None:

@@ -42,6 +42,8 @@ from scaler.training.config import network_identity
 from scaler.training.trainer import TrainConfig
 from scaler.zoo import get_model
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 PAPER = Coefficients(1.2, 1.1, 1.15, "paper")
 SYNTHETIC = "synthetic:classes=4,size=600,resolution=16,noise=2"
 DATA = DataConfig(name=SYNTHETIC, val_size=128, download=False)
@@ -50,15 +52,6 @@ FAST = TrainConfig(epochs=1, batch_size=64, device="cpu", max_batches_per_epoch=
 # A grid with three distinct networks at width 0.25 and 16 px (repeats to the nearest, the default):
 # (1,1,1.4), (1,1.2,1.2), (2,1,1).
 TINY_GRID = dict(base="efficientnet-b0", grid=True, width=0.25, step=0.2, tol=0.1, macs_tol=0.1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread, and a shared machine's cores are not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
