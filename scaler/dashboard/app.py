@@ -93,6 +93,22 @@ def show_warnings(warnings: list[str]) -> None:
         st.warning(w, icon="⚠️")
 
 
+def choose(names: list[str], label: str, key: str, hint: str) -> str | None:
+    """The result a page shows, picked among ``names``; None, with the page's hint, when there is none yet."""
+    if not names:
+        st.info(hint)
+        return None
+    return st.selectbox(label, names, key=key)
+
+
+def usable(empty: bool, warnings: list[str], hint: str) -> bool:
+    """Show what loading a result warned of; False, with the page's hint, when it holds nothing to draw."""
+    show_warnings(warnings)
+    if empty:
+        st.info(hint)
+    return not empty
+
+
 def chart(figure, key: str) -> None:
     st.plotly_chart(figure, key=key, **CHART)
 
@@ -290,15 +306,11 @@ def study_view(name: str, live: bool) -> None:
 
 def page_scaling() -> None:
     st.title("Scaling")
-    bases = data.scale_bases(RESULTS)
-    if not bases:
-        st.info(data.HINTS["scale"])
+    base = choose(data.scale_bases(RESULTS), "Base model", "scale_base", data.HINTS["scale"])
+    if base is None:
         return
-    base = st.selectbox("Base model", bases, key="scale_base")
     result, warnings = load_scale(str(RESULTS), base, data.scale_fingerprint(RESULTS, base))
-    show_warnings(warnings)
-    if result.empty:
-        st.info(data.HINTS["scale"])
+    if not usable(result.empty, warnings, data.HINTS["scale"]):
         return
     cell_runs, rungs = data.scale_runs(load_runs(str(RESULTS), data.runs_fingerprint(RESULTS))[0], base)
 
@@ -381,16 +393,12 @@ def page_frontier() -> None:
     st.title("Frontier")
     st.caption("Zoo models and the found family trained on your data by one trainer at one fidelity "
                "(`scaler bench`): accuracy over seeds against cost, the Pareto front dashed.")
-    names = data.bench_names(RESULTS)
-    if not names:
-        st.info(data.HINTS["bench"])
+    name = choose(data.bench_names(RESULTS), "Bench", "bench_name", data.HINTS["bench"])
+    if name is None:
         return
-    name = st.selectbox("Bench", names, key="bench_name")
     table = Path(RESULTS) / schema.BENCH_DIR / name / schema.BENCH.file
     bench, warnings = load_bench(str(RESULTS), name, data.files_fingerprint([table]))
-    show_warnings(warnings)
-    if bench is None or bench.empty:
-        st.info(data.HINTS["bench"])
+    if not usable(bench is None or bench.empty, warnings, data.HINTS["bench"]):
         return
     x = st.radio("Against", list(fig.FRONTIER_X), horizontal=True, key="frontier_x",
                  format_func={"macs": "MACs", "params": "params", "latency_ms": "latency"}.get)
@@ -419,17 +427,13 @@ def page_robustness() -> None:
     st.title("Robustness")
     st.caption("Trained runs under ImageNet-C-style corruptions (`scaler robustness`): the test error per "
                "corruption and severity, and the mCE (errors relative to a reference run) against MACs.")
-    names = data.robustness_names(RESULTS)
-    if not names:
-        st.info(data.HINTS["robustness"])
+    name = choose(data.robustness_names(RESULTS), "Comparison", "robustness_name", data.HINTS["robustness"])
+    if name is None:
         return
-    name = st.selectbox("Comparison", names, key="robustness_name")
     folder = Path(RESULTS) / schema.ROBUSTNESS / name
     files = [folder / schema.ROBUSTNESS_SUMMARY, *(folder / schema.ROBUSTNESS_CACHE).glob("*.json")]
     result, warnings = load_robustness(str(RESULTS), name, data.files_fingerprint(files) + data.runs_fingerprint(RESULTS))
-    show_warnings(warnings)
-    if result is None or result.models.empty:
-        st.info(data.HINTS["robustness"])
+    if not usable(result is None or result.models.empty, warnings, data.HINTS["robustness"]):
         return
     s = result.settings
     st.caption(f"Reference: {result.reference}; seed {s['seed']}, severities {s['severities']}, "
@@ -459,16 +463,12 @@ def page_student() -> None:
     st.caption("Noisy Student up the found family's ladder (`scaler student`): each student against the same "
                "network trained on the labelled images alone (supervised) and, with `--ablate noise`, a student "
                "without noise; test accuracy over seeds, and how right the teacher's pseudo-labels were.")
-    names = data.student_names(RESULTS)
-    if not names:
-        st.info(data.HINTS["student"])
+    name = choose(data.student_names(RESULTS), "Self-training", "student_name", data.HINTS["student"])
+    if name is None:
         return
-    name = st.selectbox("Self-training", names, key="student_name")
     table = Path(RESULTS) / schema.STUDENT / name / schema.STUDENT_TABLE.file
     rows, warnings = load_student(str(RESULTS), name, data.files_fingerprint([table]))
-    show_warnings(warnings)
-    if rows is None or rows.empty:
-        st.info(data.HINTS["student"])
+    if not usable(rows is None or rows.empty, warnings, data.HINTS["student"]):
         return
     chart(fig.self_training(rows), "self_training")
     st.caption("The student's test accuracy minus each row's, paired by seed, with its 95% interval and verdict.")
