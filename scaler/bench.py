@@ -318,7 +318,8 @@ class Bench:
         """``entry``'s cell of seed 0 and the same at twice the epochs, through the store: converged?"""
         cell = self.training(entry, 0, data)
         check = convergence(self.store, dataclasses.replace(cell, extra={"bench": self.cfg.name, "seed": 0,
-                                                                         "check_budget": entry.label}), data.load)
+                                                                         "check_budget": entry.label}), data.load,
+                            self.log)
         self.log(format_convergence(check, f"{entry.label} (seed 0)"))
         return {"label": entry.label, "seed": 0, **check}
 

@@ -16,6 +16,7 @@ from scaler.results import load_runs
 from scaler.training import fit as fit_module
 from scaler.training.config import TrainConfig, network_identity, training_key
 from scaler.training.store import DataCache, Store, Training
+from scaler.training.trainer import Report
 
 TINY = "model tiny\n  resolution 16\n  stem conv c8 k3\n  stage conv c16 k3\n  head gpool\n  head fc\n"
 DATA = DataConfig(name="synthetic:classes=4,size=256,test_size=64,resolution=16", val_size=64, download=False)
@@ -108,3 +109,34 @@ def test_a_call_that_needs_weights_trains_again_a_run_kept_without_them(tmp_path
     assert store.find(training, need_weights=True)["run_id"] == again["run_id"]
     (last, reused), = store.train_all([training], load_data, jobs=1, save_weights=True)
     assert reused and last["run_id"] == again["run_id"] and fits == [0, 0]
+
+
+def report_at(epoch: float, elapsed_s: float) -> Report:
+    return Report(epoch=epoch, step=0, train_loss=1.0, val_acc=0.5, val_loss=1.0, lr=0.1, images_per_s=100.0,
+                  elapsed_s=elapsed_s)
+
+
+def test_a_trainings_progress_is_one_line_per_whole_epoch_at_most_once_a_minute() -> None:
+    lines: list[str] = []
+    progress = fit_module.EpochLog("net seed 2", 16, lines.append)
+    for epoch, elapsed in ((0.5, 70), (1, 40), (2, 80), (3, 100), (4, 141), (5, 150)):
+        progress(report_at(epoch, elapsed))
+    # half an epoch is not a line; epoch 1 came before a minute, 3 within a minute of 2, 5 of 4
+    assert lines == ["  net seed 2: epoch 2/16, val acc 0.5000 (80 s, 100 img/s)",
+                     "  net seed 2: epoch 4/16, val acc 0.5000 (141 s, 100 img/s)"]
+
+
+def test_the_store_and_a_worker_say_each_epoch_of_a_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capfd: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(fit_module, "EPOCH_LOG_EVERY_S", 0.0)
+    spec, data = parse_spec(TINY), DataCache(DATA)
+    two = dataclasses.replace(TRAIN, epochs=2)
+    lines: list[str] = []
+    Store(tmp_path, "test").train(Training(spec, two, DATA, {"role": "student"}), data.load, log=lines.append)
+    assert [line.split(",")[0] for line in lines] == ["  tiny student seed 0: epoch 1/2", "  tiny student seed 0: epoch 2/2"]
+
+    # the trainings of ``train_all`` (worker processes with --jobs N; here in-process) log on stderr
+    capfd.readouterr()
+    list(Store(tmp_path, "test").train_all([Training(spec, dataclasses.replace(two, seed=5), DATA)], data.load, 1))
+    err = capfd.readouterr().err
+    assert "tiny seed 5: epoch 1/2" in err and "tiny seed 5: epoch 2/2" in err

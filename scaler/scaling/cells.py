@@ -16,7 +16,6 @@ cell's runs over its seeds are summed up by ``seed_summary`` and set against ano
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +112,7 @@ class Fidelity:
         return Training(trained, train, self.data.config(trained.resolution), extra)
 
     def train_or_reuse(self, spec: Spec, extra: dict, save_weights: bool = False,
-                       callback: Callable[[Any], None] | None = None, seed: int | None = None,
+                       seed: int | None = None,
                        evaluate_test: bool = False) -> tuple[dict, bool]:
         """Train ``spec`` (as written) at this fidelity with the family's strides and trainer ``seed`` (default
         the trainer's), or reuse a finished run of the same trained network and settings.
@@ -122,7 +121,7 @@ class Fidelity:
         ``scale``, its trained Spec, ``extra`` with ``key`` plus what the caller passes). With
         ``evaluate_test`` a run that has no test accuracy yet is trained again to get one.
         """
-        return self.store.train(self.training(spec, extra, seed), self.data.load, callback=callback,
+        return self.store.train(self.training(spec, extra, seed), self.data.load, log=self.log,
                                 save_weights=save_weights, evaluate_test=evaluate_test)
 
     def train_seeds(self, spec: Spec, extra: dict, seeds: Sequence[int] | None = None) -> tuple[list[dict], int]:
@@ -138,21 +137,20 @@ class Fidelity:
     def train_cells(self, cells: Sequence[tuple[Spec, dict]], seeds: Sequence[int] | None = None
                     ) -> Iterator[tuple[list[dict], int]]:
         """``train_seeds`` of every (spec, extra) cell, yielded in order as each is ready. With ``jobs``
-        above 1 the missing trainings of consecutive cells at one training resolution run together in
-        that many processes (``Store.train_all``), each saved as it arrives; cells that round to the
-        same network (compound 2x whose depth rounds back to 1 is width 2x) are trained once."""
+        above 1 the missing trainings of all cells run together in that many processes (``Store.train_all``,
+        each process holding the data at every resolution the cells train at, so no core waits for a
+        resolution's last training), each saved as it arrives; cells that round to the same network
+        (compound 2x whose depth rounds back to 1 is width 2x) are trained once."""
         if self.jobs <= 1:
             for spec, extra in cells:
                 yield self.train_seeds(spec, extra, seeds)
             return
         seeds = self.seed_values if seeds is None else list(seeds)
         trainings = [[self.training(spec, {**extra, "seed": seed}, seed) for seed in seeds] for spec, extra in cells]
-        for _, same_resolution in itertools.groupby(trainings, key=lambda cell: cell[0].spec.resolution):
-            group = list(same_resolution)
-            runs = self.store.train_all([t for cell in group for t in cell], self.data.load, self.jobs)
-            for cell in group:
-                got = [next(runs) for _ in cell]
-                yield [record for record, _ in got], sum(not reused for _, reused in got)
+        runs = self.store.train_all([t for cell in trainings for t in cell], self.data.load, self.jobs)
+        for cell in trainings:
+            got = [next(runs) for _ in cell]
+            yield [record for record, _ in got], sum(not reused for _, reused in got)
 
     def detached(self) -> Fidelity:
         """This fidelity for a helper process (``scaler.training.parallel.helper_workers``): one job, its log

@@ -122,7 +122,7 @@ def check_budget(fidelity: Fidelity, base_fid: Spec, key: str) -> dict:
     """The base at fidelity (seed ``--seed``) trained at the fidelity's epochs and at twice them, each
     through the store (``scaler.training.convergence``), logged: is the budget converged?"""
     training = fidelity.training(base_fid, {"stage": "check-budget", "base": key})
-    check = convergence(fidelity.store, training, fidelity.data.load)
+    check = convergence(fidelity.store, training, fidelity.data.load, fidelity.log)
     fidelity.log(format_convergence(check))
     return check
 

@@ -205,8 +205,8 @@ class SelfTraining:
         training = Training(spec, train, self.cache.config(spec.resolution),
                             {"student": cfg.name, "role": role, "iteration": iteration, "label": entry.label,
                              "seed": seed}, recipe)
-        record, reused = self.store.train(training, self.cache.load, save_weights=True, evaluate_test=True,
-                                          source=source)
+        record, reused = self.store.train(training, self.cache.load, log=self.log, save_weights=True,
+                                          evaluate_test=True, source=source)
         acc = record.get("test_acc")
         self.log(f"student {cfg.name!r} seed {seed} iteration {iteration} {role} {entry.label}: "
                  f"{'reused' if reused else 'trained'}, " + (f"test acc {acc:.4f}" if acc is not None else "diverged"))

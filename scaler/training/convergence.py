@@ -28,11 +28,12 @@ def doubled(training: Training) -> Training:
     return dataclasses.replace(training, train=train, extra={**training.extra, "epochs_check": "2x"})
 
 
-def convergence(store: Store, training: Training, data: Callable[[DataConfig], Dataset]) -> dict:
-    """``training`` and ``doubled(training)``, each trained or reused through ``store`` on ``data(cut)``:
-    their validation accuracies and ``verdict`` of them."""
-    short, _ = store.train(training, data)
-    long, _ = store.train(doubled(training), data)
+def convergence(store: Store, training: Training, data: Callable[[DataConfig], Dataset],
+                log: Callable[[str], None] | None = None) -> dict:
+    """``training`` and ``doubled(training)``, each trained or reused through ``store`` on ``data(cut)``
+    (their progress on ``log``): their validation accuracies and ``verdict`` of them."""
+    short, _ = store.train(training, data, log=log)
+    long, _ = store.train(doubled(training), data, log=log)
     return verdict(training.train.epochs, short.get("val_acc"), long.get("val_acc"))
 
 

@@ -17,6 +17,31 @@ from scaler.nn.complexity import complexity
 from scaler.results.record import RunRecord
 from scaler.training.trainer import BatchSource, Report, TrainConfig, distributed_context, train
 
+#: Least seconds between two progress lines of one training (``EpochLog``): a 2-epoch proxy says little,
+#: a 16-epoch study training on one core says where it is every few minutes.
+EPOCH_LOG_EVERY_S = 60.0
+
+
+@dataclasses.dataclass
+class EpochLog:
+    """A training's progress for a log that many trainings share (a worker process's stderr, a compare's
+    log): after a whole epoch, at most one line per ``EPOCH_LOG_EVERY_S``, named by ``label``."""
+
+    label: str
+    epochs: int
+    log: Callable[[str], None]
+    every_s: float | None = None  # None: EPOCH_LOG_EVERY_S
+    _last_s: float = 0.0
+
+    def __call__(self, report: Report) -> None:
+        whole = abs(report.epoch - round(report.epoch)) < 1e-9
+        every = EPOCH_LOG_EVERY_S if self.every_s is None else self.every_s
+        if not whole or report.elapsed_s - self._last_s < every:
+            return
+        self._last_s = report.elapsed_s
+        self.log(f"  {self.label}: epoch {round(report.epoch)}/{self.epochs}, val acc {report.val_acc:.4f} "
+                 f"({report.elapsed_s:.0f} s, {report.images_per_s:.0f} img/s)")
+
 
 @torch.no_grad()
 def measure_latency(model: nn.Module, in_channels: int, resolution: int, device: torch.device,

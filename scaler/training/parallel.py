@@ -90,6 +90,7 @@ class FitTask:
     train: TrainConfig
     data: str = ""
     weights: bool = False  # return the trained weights too (under WEIGHTS, on the CPU)
+    label: str = ""  # with a label, the training's progress goes to stderr (``scaler.training.fit.EpochLog``)
 
 
 WEIGHTS = "state_dict"
@@ -120,9 +121,11 @@ def _start_job(data: Mapping[str, Dataset], count: int) -> None:
 
 
 def _fit_record(task: FitTask, data: Mapping[str, Dataset] | None = None) -> dict:
-    from scaler.training.fit import fit
+    from scaler.training.fit import EpochLog, fit
 
-    record, model = fit(task.spec, (_DATA if data is None else data)[task.data], task.train, evaluate_test=True)
+    progress = EpochLog(task.label, task.train.epochs, log_to_stderr) if task.label else None
+    record, model = fit(task.spec, (_DATA if data is None else data)[task.data], task.train, callback=progress,
+                        evaluate_test=True)
     if task.weights:
         record[WEIGHTS] = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
     return record

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scaler.dsl import Spec
 from scaler.training.config import TrainConfig, training_key
@@ -40,6 +40,12 @@ class Training:
     @property
     def key(self) -> str:
         return training_key(self.spec, self.data, self.train, self.recipe)
+
+    @property
+    def label(self) -> str:
+        """How progress lines name this training: its network, its role where it has one, its seed."""
+        role = self.extra.get("role")
+        return f"{self.spec.name}{f' {role}' if role else ''} seed {self.train.seed}"
 
 
 class DataCache:
@@ -121,18 +127,19 @@ class Store:
         return record
 
     def train(self, training: Training, data: Callable[[DataConfig], Dataset],
-              callback: Callable[[Any], None] | None = None, save_weights: bool = False,
+              log: Callable[[str], None] | None = None, save_weights: bool = False,
               evaluate_test: bool = False, source: BatchSource | None = None) -> tuple[dict, bool]:
         """The run of ``training`` and whether it was reused: found, else trained here on ``data(cut)``
-        (``scaler.training.fit.fit``, on ``source``'s batches if given, ``callback`` after each report; the
+        (``scaler.training.fit.fit``, on ``source``'s batches if given, its progress on ``log``; the
         weights kept with ``save_weights``) and kept. With ``evaluate_test`` a run without a test accuracy
         is trained again."""
         known = self.find(training, need_test=evaluate_test)
         if known is not None:
             return known, True
-        from scaler.training.fit import fit
+        from scaler.training.fit import EpochLog, fit
 
-        record, model = fit(training.spec, data(training.data), training.train, callback=callback,
+        progress = EpochLog(training.label, training.train.epochs, log) if log else None
+        record, model = fit(training.spec, data(training.data), training.train, callback=progress,
                             evaluate_test=evaluate_test, source=source)
         state = None
         if save_weights:
@@ -154,7 +161,8 @@ class Store:
                 first[key] = i
         cuts = list(dict.fromkeys(trainings[i].data for i in first.values()))
         sets = {str(n): data(cut) for n, cut in enumerate(cuts)}
-        tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)), save_weights)
+        tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)), save_weights,
+                         trainings[i].label)
                  for i in first.values()]
         arrivals = fit_each(tasks, sets, jobs)
         for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):
