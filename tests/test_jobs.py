@@ -134,6 +134,29 @@ def test_cells_that_are_one_network_train_once_in_the_pool(tmp_path: Path) -> No
     assert len(load_runs(tmp_path)[0]) == 2
 
 
+
+def test_cells_at_several_resolutions_share_one_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All missing trainings of a compare go to one ``train_all`` call, whatever their resolutions, so no
+    core waits for one resolution's last seed before the next resolution starts."""
+    from scaler.scaling.cells import Fidelity
+    from scaler.training.store import DataCache, Store
+
+    calls: list[list[int]] = []
+
+    def recorded(self, trainings, data, jobs, need_test=False, save_weights=False):  # noqa: ANN001, ANN202
+        calls.append(sorted({t.spec.resolution for t in trainings}))
+        return iter([({"val_acc": 0.5}, False)] * len(trainings))
+
+    monkeypatch.setattr(Store, "train_all", recorded)
+    data = DataConfig(name="synthetic:classes=4,size=600,resolution=16,noise=2", val_size=128, download=False)
+    fidelity = Fidelity(1.0, DataCache(data), TrainConfig(epochs=1, device="cpu"), tmp_path, log=lambda m: None,
+                        seeds=3, jobs=2)
+    spec = parse_spec(SPACE.replace("{8,16}", "8").replace("{16,24}", "16").replace("{1,3}", "3")
+                      .replace("[1..3]", "2"))
+    cells = [(spec.scale(resolution=16), {"strategy": "width"}), (spec.scale(resolution=20), {"strategy": "compound"})]
+    assert [trained for _, trained in fidelity.train_cells(cells)] == [3, 3]
+    assert calls == [[16, 20]]
+
 POOL_SCRIPT = """
 from scaler.data import DataConfig, load_data
 from scaler.dsl import parse_spec
