@@ -167,10 +167,14 @@ def ladder_entries(found_base: Base, phis: Sequence[float], results: str | Path 
     found = [Entry(base.name, base, FAMILY_SERIES, 1.0, 0.0)]
     folder = results_root(results) / SCALE / found_base.key
     table = folder / LADDER.file
-    rungs = {}
+    rungs, grown_from = {}, base.resolution
     if table.is_file():
         with open(table, newline="") as f:
-            rungs = {float(r["phi"]): r["name"] for r in csv.DictReader(f) if r.get("label") == "derived"}
+            rows = list(csv.DictReader(f))
+        rungs = {float(r["phi"]): r["name"] for r in rows if r.get("label") == "derived"}
+        # a rung's resolution multiplier is over the base the ladder grew it from, as the ladder wrote it
+        # (the base resolved here is the same one unless the search's settings left the storage)
+        grown_from = next((int(r["resolution"]) for r in rows if r.get("label") == "base"), grown_from)
     for phi in phis:
         name = rungs.get(float(phi))
         path = folder / SCALE_MODELS / f"{name}.arch" if name else None
@@ -178,7 +182,7 @@ def ladder_entries(found_base: Base, phis: Sequence[float], results: str | Path 
             log(f"no phi={phi} rung of {base.name} yet (run scaler scale --phi {phi}): left out")
             continue
         spec = require_spec(list(parse_file(path).values())[-1])
-        found.append(Entry(spec.name, spec, FAMILY_SERIES, spec.resolution / base.resolution, float(phi)))
+        found.append(Entry(spec.name, spec, FAMILY_SERIES, spec.resolution / grown_from, float(phi)))
     return found
 
 

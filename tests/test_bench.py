@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from scaler.bench import FAMILY_SERIES, format_proxy_vs_final, pareto, proxy_vs_final
+from scaler.bench import FAMILY_SERIES, format_proxy_vs_final, ladder_entries, pareto, proxy_vs_final
 from scaler.data import DEBIAN_FASHION_MNIST_DIR
 from scaler.dsl import parse_text, require_spec
 from scaler.errors import ScalerError
 from scaler.results import load_runs
+from scaler.results.schema import LADDER, SCALE, SCALE_MODELS
+from scaler.scaling.base import Base
+from scaler.zoo import get_model
 
 # Tiny but real: seeded synthetic 16 px images, one epoch.
 DATA = ["--data", "synthetic:classes=4,size=256,test_size=64,resolution=16,channels=1", "--val-size", "64",
@@ -257,3 +260,19 @@ def test_bench_robustness_scores_every_model_once_against_the_reference(cli, tmp
     assert code == 0, err
     assert trained(err) == [] and err.count("read back from") == 2 and "corruptions x" not in err
     assert "mCE" in out and "mFR" in out and "against plain-cnn's" in out
+
+
+def test_a_rung_grows_over_the_base_its_ladder_was_written_from(tmp_path: Path) -> None:
+    # the ladder grew phi 1 from a 224 px base; the base resolved now (its search settings gone from the
+    # storage) is the proxy's 28 px copy: the rung is still 1.15x its base, not 258 / 28 = 9.2x (which
+    # once had the bench resize every training image to 258 px and run out of memory)
+    nominal = get_model("efficientnet-b0").scale(resolution=224, name="found")
+    rung = nominal.scale(depth=1.2, width=1.1, resolution=258, name="found-phi1")
+    folder = tmp_path / SCALE / "found"
+    (folder / SCALE_MODELS).mkdir(parents=True)
+    (folder / SCALE_MODELS / "found-phi1.arch").write_text(rung.text())
+    (folder / LADDER.file).write_text("label,name,phi,resolution\nbase,found,0.0,224\nderived,found-phi1,1.0,258\n")
+    proxy_copy = Base(nominal.scale(width=0.5, resolution=28), "found", "latest", "as saved")
+    base, phi1 = ladder_entries(proxy_copy, [1], tmp_path, lambda _: None)
+    assert (base.resolution_mult, phi1.phi) == (1.0, 1.0)
+    assert phi1.resolution_mult == pytest.approx(258 / 224)
