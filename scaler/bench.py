@@ -383,7 +383,8 @@ def proxy_vs_final(proxy: dict, final: dict, accuracy: str = "val_acc") -> dict:
     ``proxy`` and ``final`` are two bench summaries of the same models against the same reference; the
     models both hold are compared: the Spearman and Kendall rank correlation of their mean ``accuracy``
     (None where one side has no spread to rank), and every model whose verdict against the reference
-    (better, worse, not distinguishable) differs between the two.
+    (better, worse, not distinguishable) differs between the two. A verdict of one seed is no verdict
+    (None): such a model is ``undecided``, neither flipped nor kept, and only the ranks speak for it.
     """
     if proxy["reference"] != final["reference"]:
         raise ScalerError(f"the benches have other references ({proxy['reference']} and {final['reference']}): "
@@ -399,15 +400,23 @@ def proxy_vs_final(proxy: dict, final: dict, accuracy: str = "val_acc") -> dict:
     def defined(value: float) -> float | None:
         return None if math.isnan(value) else value
 
-    models = [{"label": label, "proxy_acc": ours[label][accuracy], "final_acc": theirs[label][accuracy],
-               "proxy_verdict": ours[label]["verdict"], "final_verdict": theirs[label]["verdict"],
-               "flipped": ours[label]["verdict"] != theirs[label]["verdict"]} for label in common]
+    def verdict(row: dict) -> str | None:
+        """The row's verdict, None where one seed gave it: one pair is always "not distinguishable"."""
+        return row["verdict"] if row["verdict"] == "reference" or row["seeds"] >= 2 else None
+
+    models = []
+    for label in common:
+        before, after = verdict(ours[label]), verdict(theirs[label])
+        models.append({"label": label, "proxy_acc": ours[label][accuracy], "final_acc": theirs[label][accuracy],
+                       "proxy_verdict": before, "final_verdict": after,
+                       "flipped": None if before is None or after is None else before != after})
     with warnings.catch_warnings():  # a side without spread: NaN, said as None
         warnings.simplefilter("ignore", RuntimeWarning)
         rho, tau = spearman(a, b), kendall(a, b)
     return {"proxy": proxy["name"], "final": final["name"], "reference": proxy["reference"], "accuracy": accuracy,
             "spearman": defined(rho), "kendall": defined(tau), "models": models,
             "flips": [m["label"] for m in models if m["flipped"]],
+            "undecided": [m["label"] for m in models if m["flipped"] is None],
             "only_proxy": [label for label in ours if label not in theirs],
             "only_final": [label for label in theirs if label not in ours]}
 
@@ -416,7 +425,9 @@ def format_proxy_vs_final(comparison: dict) -> str:
     """The comparison as ``benchmarks/proxy_vs_final.py`` prints it: the models, then the correlations and flips."""
     from scaler.report import fixed, format_table, plain
 
-    rows = [{**m, "mark": "flips" if m["flipped"] else ""} for m in comparison["models"]]
+    rows = [{**m, "mark": "flips" if m["flipped"] else "",
+             **{side: m[side] or "(one seed)" for side in ("proxy_verdict", "final_verdict")}}
+            for m in comparison["models"]]
     text = format_table(rows, [("label", "model", plain), ("proxy_acc", f"{comparison['proxy']} acc", fixed(4)),
                                ("final_acc", f"{comparison['final']} acc", fixed(4)),
                                ("proxy_verdict", f"{comparison['proxy']} verdict", plain),
@@ -430,6 +441,8 @@ def format_proxy_vs_final(comparison: dict) -> str:
              f"rank correlation of the mean accuracy: Spearman {signed(comparison['spearman'])}, "
              f"Kendall {signed(comparison['kendall'])}",
              f"verdicts that flip: {', '.join(comparison['flips']) or 'none'}"]
+    if comparison["undecided"]:
+        lines.append(f"no verdict to compare (one seed): {', '.join(comparison['undecided'])}")
     for side in ("proxy", "final"):
         if comparison[f"only_{side}"]:
             lines.append(f"only in {comparison[side]} (left out): {', '.join(comparison[f'only_{side}'])}")

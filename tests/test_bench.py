@@ -157,10 +157,11 @@ def test_only_a_fashion_mnist_bench_lists_the_published_results(cli, tmp_path: P
         (tmp_path / "bench" / "default" / "summary.json").read_text())
 
 
-def summary(name: str, rows: dict[str, tuple[float, str]], reference: str = "base") -> dict:
-    """A hand-made bench summary: label -> (mean val acc, verdict against ``reference``)."""
+def summary(name: str, rows: dict[str, tuple[float, str]], reference: str = "base", seeds: int = 3) -> dict:
+    """A hand-made bench summary: label -> (mean val acc, verdict against ``reference``) over ``seeds``."""
     return {"name": name, "reference": reference,
-            "rows": [{"label": label, "val_acc": acc, "verdict": verdict} for label, (acc, verdict) in rows.items()]}
+            "rows": [{"label": label, "val_acc": acc, "verdict": verdict, "seeds": seeds}
+                     for label, (acc, verdict) in rows.items()]}
 
 
 def test_proxy_vs_final_reports_a_flipped_verdict_and_the_rank_correlation() -> None:
@@ -195,6 +196,21 @@ def test_proxy_vs_final_ties_share_ranks_and_no_spread_is_undefined() -> None:
     assert got["spearman"] is None and got["kendall"] is None
     assert "undefined (no spread)" in format_proxy_vs_final(got)
     json.dumps(got, allow_nan=False)  # strict JSON
+
+
+def test_proxy_vs_final_a_one_seed_verdict_is_undecided_not_a_flip() -> None:
+    # trained to the end at one seed, every model is "not distinguishable" from the reference: that is one
+    # pair's lack of a verdict, not a disagreement with the proxy's three seeds
+    proxy = summary("proxy", {"base": (0.80, "reference"), "a": (0.85, "better"), "b": (0.70, "worse")})
+    final = summary("final", {"base": (0.90, "reference"), "a": (0.92, "not distinguishable"),
+                              "b": (0.89, "not distinguishable")}, seeds=1)
+    got = proxy_vs_final(proxy, final)
+    assert got["flips"] == [] and got["undecided"] == ["a", "b"]
+    assert [m["final_verdict"] for m in got["models"]] == ["reference", None, None]
+    assert got["spearman"] == pytest.approx(1.0)
+    text = format_proxy_vs_final(got)
+    assert "verdicts that flip: none" in text and "no verdict to compare (one seed): a, b" in text
+    assert "(one seed)" in text
 
 
 @pytest.mark.parametrize(("proxy", "final", "message"), [
