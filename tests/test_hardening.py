@@ -23,7 +23,7 @@ from hold_trial.sitecustomize import held
 
 from scaler.cli import main
 from scaler.data import DataConfig, load_data
-from scaler.errors import RunFailedError
+from scaler.errors import RunFailedError, ScalerError
 from scaler.results import check_writable, load_runs
 from scaler.search import SearchConfig, latest_best, run_search
 from scaler.study.budget import BudgetSampler
@@ -92,6 +92,37 @@ def test_a_trial_beyond_the_budget_is_surplus_and_takes_no_grid_point(tmp_path: 
     study.tell(a, 1.0)
     study.tell(d, 2.0)
     assert study.ask()._trial_id in sampler.surplus  # two finished below it: the budget is taken
+
+
+@pytest.mark.parametrize("lost", [
+    "sqlite3.OperationalError('table studies already exists')",
+    "psycopg.errors.UniqueViolation('duplicate key value violates unique constraint')",
+])
+def test_a_worker_that_loses_the_race_to_create_the_tables_retries(tmp_path: Path, monkeypatch, lost: str) -> None:
+    """Two workers opening one empty SQLite file both run CREATE TABLE; the loser's "table studies already
+    exists" (an OperationalError, unlike PostgreSQL's IntegrityError) is a retry, not a failed worker."""
+    import sqlalchemy.exc
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # the other worker created the tables between our check and our CREATE
+            real(*args, **kwargs)
+            kind = sqlalchemy.exc.OperationalError if lost.startswith("sqlite3") else sqlalchemy.exc.IntegrityError
+            raise kind("CREATE TABLE studies", {}, Exception(lost))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    storage = open_storage(sqlite(tmp_path), heartbeat=None)
+    assert len(calls) == 2 and storage.get_all_studies() == []
+
+
+def test_a_storage_error_that_is_no_race_fails_at_once(tmp_path: Path) -> None:
+    (tmp_path / "studies.db").write_text("not a database")
+    with pytest.raises(ScalerError, match="cannot open storage .*studies.db: .*not a database"):
+        open_storage(sqlite(tmp_path), heartbeat=None)
 
 
 def test_workers_with_the_same_seed_draw_different_candidates(tmp_path: Path) -> None:

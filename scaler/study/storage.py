@@ -131,14 +131,25 @@ def open_storage(url: str, heartbeat: int | None = 30) -> Any:
             return _quiet_heartbeat(optuna.storages.RDBStorage(
                 resolved, heartbeat_interval=heartbeat, grace_period=None if heartbeat is None else 4 * heartbeat,
                 heartbeat_stale_trial_callback=retry_stale, engine_kwargs=engine_kwargs))
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            # N workers starting on an empty database race to create Optuna's tables; the losers retry.
-            if attempt == 3:
-                raise ScalerError(f"cannot open storage {mask_url(url)}: its tables could not be created") from None
-            time.sleep(0.2 + 0.3 * attempt)
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
+            if _lost_table_race(exc):
+                # N workers starting on an empty database race to create Optuna's tables; the losers retry.
+                if attempt == 3:
+                    raise ScalerError(f"cannot open storage {mask_url(url)}: its tables could not be created") from None
+                time.sleep(0.2 + 0.3 * attempt)
+                continue
             raise ScalerError(f"cannot open storage {mask_url(url)}: {redact(first_line(exc), url)}") from None
     raise AssertionError("unreachable")
+
+
+def _lost_table_race(exc: Exception) -> bool:
+    """Whether ``exc`` says another process created Optuna's tables first: PostgreSQL reports a duplicate
+    (IntegrityError, ProgrammingError), SQLite an OperationalError "table ... already exists"."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)):
+        return True
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and "already exists" in str(exc)
 
 
 def _quiet_heartbeat(storage: Any) -> Any:
