@@ -186,10 +186,14 @@ def test_sigkill_mid_trial_then_rerun_resumes(tmp_path: Path, small) -> None:
            "--data", "synthetic:classes=4,size=2200,resolution=16", "--val-size", "128", "--train-size", "2000",
            "--width", "1", "--epochs", "2", "--trials", "3",
            "--storage", url, "--study", "k", "--results", str(tmp_path), "--device", "cpu", "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "first.err"
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:  # wait until a trial is mid-training
+            if proc.poll() is not None:
+                pytest.fail(f"the search ended before a trial started: {log.read_text()[-500:]}")
             try:
                 trials = optuna.load_study(study_name="k", storage=url).get_trials()
             except (KeyError, Exception):
