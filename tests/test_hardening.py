@@ -18,6 +18,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 import torch
 from hold_trial.sitecustomize import held
 
@@ -94,15 +95,13 @@ def test_a_trial_beyond_the_budget_is_surplus_and_takes_no_grid_point(tmp_path: 
     assert study.ask()._trial_id in sampler.surplus  # two finished below it: the budget is taken
 
 
-@pytest.mark.parametrize("lost", [
-    "sqlite3.OperationalError('table studies already exists')",
-    "psycopg.errors.UniqueViolation('duplicate key value violates unique constraint')",
+@pytest.mark.parametrize(("kind", "why"), [
+    (sqlalchemy.exc.OperationalError, "table studies already exists"),  # SQLite
+    (sqlalchemy.exc.IntegrityError, "duplicate key value violates unique constraint"),  # PostgreSQL
 ])
-def test_a_worker_that_loses_the_race_to_create_the_tables_retries(tmp_path: Path, monkeypatch, lost: str) -> None:
+def test_a_worker_that_loses_the_race_to_create_the_tables_retries(tmp_path: Path, monkeypatch, kind, why) -> None:
     """Two workers opening one empty SQLite file both run CREATE TABLE; the loser's "table studies already
     exists" (an OperationalError, unlike PostgreSQL's IntegrityError) is a retry, not a failed worker."""
-    import sqlalchemy.exc
-
     real = optuna.storages.RDBStorage
     calls = []
 
@@ -110,8 +109,7 @@ def test_a_worker_that_loses_the_race_to_create_the_tables_retries(tmp_path: Pat
         calls.append(1)
         if len(calls) == 1:  # the other worker created the tables between our check and our CREATE
             real(*args, **kwargs)
-            kind = sqlalchemy.exc.OperationalError if lost.startswith("sqlite3") else sqlalchemy.exc.IntegrityError
-            raise kind("CREATE TABLE studies", {}, Exception(lost))
+            raise kind("CREATE TABLE studies", {}, Exception(why))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
