@@ -47,7 +47,7 @@ from scaler.results.schema import (
     SCALE,
     SCALE_MODELS,
 )
-from scaler.stats import compare, kendall, pareto, spearman, spread
+from scaler.stats import MIN_PAIRS_FOR_VERDICT, compare, kendall, pareto, spearman, spread
 from scaler.strides import family_strides
 from scaler.training.convergence import convergence, format_convergence
 from scaler.training.fidelity import PROXY, ProxyFidelity, check_base_resolution, upsampled
@@ -401,8 +401,9 @@ def proxy_vs_final(proxy: dict, final: dict, accuracy: str = "val_acc") -> dict:
         return None if math.isnan(value) else value
 
     def verdict(row: dict) -> str | None:
-        """The row's verdict, None where one seed gave it: one pair is always "not distinguishable"."""
-        return row["verdict"] if row["verdict"] == "reference" or row["seeds"] >= 2 else None
+        """The row's verdict, None where too few seeds gave it (``stats.compare`` then always says "not
+        distinguishable")."""
+        return row["verdict"] if row["verdict"] == "reference" or row["seeds"] >= MIN_PAIRS_FOR_VERDICT else None
 
     models = []
     for label in common:

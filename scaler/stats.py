@@ -26,6 +26,7 @@ _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
 #: The normal distribution's two-sided 95% quantile: t's limit, and the binomial interval's factor.
 Z95 = 1.960
 VERDICTS = ("better", "not distinguishable", "worse")
+MIN_PAIRS_FOR_VERDICT = 2  # one seed cannot tell a real difference from noise: its verdict is "not distinguishable"
 
 
 def t95(df: int) -> float:
@@ -71,14 +72,15 @@ class Comparison:
 
 
 def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:
-    """``a`` against ``b``, paired by position (seed). One pair gives the difference and no verdict
-    beyond "not distinguishable": one seed cannot tell a real difference from noise."""
+    """``a`` against ``b``, paired by position (seed). Fewer than ``MIN_PAIRS_FOR_VERDICT`` pairs give
+    the difference and no verdict beyond "not distinguishable": one seed cannot tell a real difference
+    from noise."""
     if len(a) != len(b) or not a:
         raise ValueError(f"paired comparison needs equally many values, got {len(a)} and {len(b)}")
     diffs = [x - y for x, y in zip(a, b, strict=True)]
     mean = statistics.fmean(diffs)
-    if len(diffs) < 2:
-        return Comparison(mean, -math.inf, math.inf, 1, "not distinguishable")
+    if len(diffs) < MIN_PAIRS_FOR_VERDICT:
+        return Comparison(mean, -math.inf, math.inf, len(diffs), "not distinguishable")
     half = t95(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
     low, high = mean - half, mean + half
     verdict = "better" if low > 0 else "worse" if high < 0 else "not distinguishable"
