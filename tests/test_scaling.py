@@ -158,9 +158,9 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     trained: list[str] = []
     real_fit = fit_module.fit
 
-    def counting_fit(spec, data, train_cfg, callback=None, evaluate_test=False, source=None):
+    def counting_fit(spec, data, train_cfg, **kwargs):
         trained.append(spec.name)
-        return real_fit(spec, data, train_cfg, callback=callback, evaluate_test=evaluate_test, source=source)
+        return real_fit(spec, data, train_cfg, **kwargs)
 
     monkeypatch.setattr(fit_module, "fit", counting_fit)
 
@@ -177,7 +177,7 @@ def test_grid_study_resumes_without_retraining_and_is_reused(tmp_path: Path, mon
     first = trained[0]
 
     # 2. Interrupted in the middle of the second point's training (Ctrl-C).
-    def interrupted_fit(spec, data, train_cfg, callback=None, evaluate_test=False, source=None):
+    def interrupted_fit(spec, data, train_cfg, **kwargs):
         trained.append(spec.name)
         raise KeyboardInterrupt
 

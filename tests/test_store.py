@@ -29,9 +29,9 @@ def fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = fit_module.fit
 
-    def watched(spec, data, cfg, callback=None, evaluate_test=False, source=None):  # noqa: ANN001, ANN202
+    def watched(spec, data, cfg, **kwargs):  # noqa: ANN001, ANN202
         seen.append(cfg.seed)
-        return real(spec, data, cfg, callback=callback, evaluate_test=evaluate_test, source=source)
+        return real(spec, data, cfg, **kwargs)
 
     monkeypatch.setattr(fit_module, "fit", watched)
     return seen
@@ -81,10 +81,10 @@ def test_a_stopped_call_resumes_and_a_key_is_trained_once_per_call(tmp_path: Pat
                  for n, seed in enumerate((0, 1, 0))]  # the third is the first again
     watched: Callable = fit_module.fit
 
-    def stop_at_seed_1(spec, data, cfg, callback=None, evaluate_test=False, source=None):  # noqa: ANN001, ANN202
+    def stop_at_seed_1(spec, data, cfg, **kwargs):  # noqa: ANN001, ANN202
         if cfg.seed == 1:
             raise KeyboardInterrupt
-        return watched(spec, data, cfg, callback=callback, evaluate_test=evaluate_test, source=source)
+        return watched(spec, data, cfg, **kwargs)
 
     monkeypatch.setattr(fit_module, "fit", stop_at_seed_1)
     with pytest.raises(KeyboardInterrupt):

@@ -40,6 +40,9 @@ RUNS = "runs"
 SEARCH = "search"
 SCALE = "scale"
 BENCH_DIR = "bench"
+#: The checkpoints of trainings under way (``scaler.training.checkpoint``), one file per training key;
+#: a training's file goes when its run is kept.
+CHECKPOINTS = "checkpoints"
 #: The long benchmarks' folder (``benchmarks/cells.py``): their kept trainings are runs under benchmarks/cells/runs/.
 BENCHMARKS = "benchmarks"
 #: The default Optuna storage, a SQLite file.

@@ -76,6 +76,9 @@ class MixedBatches:
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         return F.cross_entropy(logits, targets)
 
+    def generators(self) -> Sequence[torch.Generator]:
+        return [self.noise_gen]
+
 
 def unlabelled_share(batch_size: int, ratio: float) -> int:
     """Pseudo-labelled images in a batch of ``batch_size`` at ``ratio`` per labelled one (at least one of each)."""

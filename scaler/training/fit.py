@@ -6,6 +6,7 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -65,10 +66,11 @@ def measure_latency(model: nn.Module, in_channels: int, resolution: int, device:
 
 
 def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report], None] | None = None,
-        progress: bool = False, evaluate_test: bool = False, source: BatchSource | None = None
-        ) -> tuple[dict, nn.Module]:
+        progress: bool = False, evaluate_test: bool = False, source: BatchSource | None = None,
+        checkpoint: Path | None = None) -> tuple[dict, nn.Module]:
     """Build ``spec`` for ``data``, count it at the data's resolution, train it (on ``source``'s batches if
-    given, ``scaler.training.trainer.train``) and time it.
+    given, ``scaler.training.trainer.train``; going on from ``checkpoint`` and saving it each epoch where
+    given) and time it.
 
     Returns the run record (a ``RunRecord`` as its JSON dict, without the envelope ``save_run`` adds)
     and the trained module.
@@ -80,7 +82,7 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
     model = build(spec, num_classes=data.num_classes, in_channels=data.in_channels)
     model = model.to(device, memory_format=torch.channels_last)
     result = train(model, data.to(device), cfg, callback=callback, progress=progress, evaluate_test=evaluate_test,
-                   source=source)
+                   source=source, checkpoint=checkpoint)
     evaluated = result.ema_model or model
     latency = measure_latency(evaluated, data.in_channels, data.resolution, device) if result.status == "ok" else None
     record = RunRecord(

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -91,6 +92,7 @@ class FitTask:
     data: str = ""
     weights: bool = False  # return the trained weights too (under WEIGHTS, on the CPU)
     label: str = ""  # with a label, the training's progress goes to stderr (``scaler.training.fit.EpochLog``)
+    checkpoint: str = ""  # with a path, the training keeps its checkpoint there (``scaler.training.checkpoint``)
 
 
 WEIGHTS = "state_dict"
@@ -121,11 +123,16 @@ def _start_job(data: Mapping[str, Dataset], count: int) -> None:
 
 
 def _fit_record(task: FitTask, data: Mapping[str, Dataset] | None = None) -> dict:
+    from scaler.training.checkpoint import resuming
     from scaler.training.fit import EpochLog, fit
 
-    progress = EpochLog(task.label, task.train.epochs, log_to_stderr) if task.label else None
+    checkpoint, progress = Path(task.checkpoint) if task.checkpoint else None, None
+    if task.label:
+        progress = EpochLog(task.label, task.train.epochs, log_to_stderr)
+        if checkpoint is not None and (line := resuming(checkpoint, task.label, task.train.epochs)):
+            log_to_stderr(line)
     record, model = fit(task.spec, (_DATA if data is None else data)[task.data], task.train, callback=progress,
-                        evaluate_test=True)
+                        evaluate_test=True, checkpoint=checkpoint)
     if task.weights:
         record[WEIGHTS] = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
     return record

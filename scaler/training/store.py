@@ -6,7 +6,10 @@ of the same key under ``<root>/runs/`` (any kind: a bench reuses a scaled model 
 way) and returns it; otherwise it trains it (``fit`` here, or ``fit_each`` in the ``--jobs`` pool),
 saves it as a run of its kind with the key in ``extra`` the moment it is in, and indexes it. So a
 stopped caller resumes with what had finished, a changed network, data cut or setting is another key
-and never a stale reuse, and a key asked for twice in one call is trained once. ``scaler scale``,
+and never a stale reuse, and a key asked for twice in one call is trained once. A training under way
+keeps a checkpoint after every epoch under ``<root>/checkpoints/<key>.pt`` (``scaler.training.checkpoint``),
+so a stopped caller started again also goes on with the trainings it had begun, from their last whole
+epoch; the file goes when the run is kept. ``scaler scale``,
 ``scaler bench`` and the long benchmarks (``benchmarks/cells.py``) keep their trainings here.
 """
 
@@ -114,14 +117,23 @@ class Store:
         no_weights = need_weights and not (Path(known["path"]) / RUN_WEIGHTS).is_file()
         return None if no_test or no_weights else known
 
+    def checkpoint(self, training: Training) -> Path:
+        """Where ``training`` keeps its checkpoint while it trains."""
+        from scaler.results import results_root
+        from scaler.results.schema import CHECKPOINTS
+
+        return results_root(self.root) / CHECKPOINTS / f"{training.key}.pt"
+
     def keep(self, record: dict, training: Training, state: dict | None = None) -> dict:
-        """Save a finished training as a run under its key (weights too if ``state``), index it and
-        return the record as the index holds it."""
+        """Save a finished training as a run under its key (weights too if ``state``), remove its
+        checkpoint, index it and return the record as the index holds it."""
         from scaler.results import save_run
+        from scaler.training.checkpoint import remove
 
         key, extra = training.key, {**training.extra, "key": training.key}
         record["data"] = dataclasses.asdict(training.data)
         path = save_run(record, self.kind, self.root, state_dict=state, extra=extra)
+        remove(self.checkpoint(training))
         record = {**record, "run_id": path.name, "kind": self.kind, "path": str(path), "extra": extra}
         self.index()[key] = record
         return record
@@ -130,17 +142,22 @@ class Store:
               log: Callable[[str], None] | None = None, save_weights: bool = False,
               evaluate_test: bool = False, source: BatchSource | None = None) -> tuple[dict, bool]:
         """The run of ``training`` and whether it was reused: found, else trained here on ``data(cut)``
-        (``scaler.training.fit.fit``, on ``source``'s batches if given, its progress on ``log``; the
-        weights kept with ``save_weights``) and kept. With ``evaluate_test`` a run without a test accuracy
-        is trained again."""
+        (``scaler.training.fit.fit``, on ``source``'s batches if given, going on from its checkpoint, its
+        progress on ``log``; the weights kept with ``save_weights``) and kept. With ``evaluate_test`` a run
+        without a test accuracy is trained again."""
         known = self.find(training, need_test=evaluate_test)
         if known is not None:
             return known, True
+        from scaler.training.checkpoint import resuming
         from scaler.training.fit import EpochLog, fit
 
-        progress = EpochLog(training.label, training.train.epochs, log) if log else None
+        checkpoint, progress = self.checkpoint(training), None
+        if log:
+            progress = EpochLog(training.label, training.train.epochs, log)
+            if line := resuming(checkpoint, training.label, training.train.epochs):
+                log(line)
         record, model = fit(training.spec, data(training.data), training.train, callback=progress,
-                            evaluate_test=evaluate_test, source=source)
+                            evaluate_test=evaluate_test, source=source, checkpoint=checkpoint)
         state = None
         if save_weights:
             state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
@@ -150,8 +167,8 @@ class Store:
                   need_test: bool = False, save_weights: bool = False) -> Iterator[tuple[dict, bool]]:
         """The run of every training and whether it was reused, yielded in order as each is ready: the
         missing ones trained in ``jobs`` processes (``scaler.training.parallel.fit_each``, test accuracy
-        evaluated) on ``data(cut)``, each kept as it arrives (its weights too with ``save_weights``, and
-        a run kept without them is then missing), each key once."""
+        evaluated, each going on from its checkpoint) on ``data(cut)``, each kept as it arrives (its weights
+        too with ``save_weights``, and a run kept without them is then missing), each key once."""
         from scaler.training.parallel import WEIGHTS, FitTask, fit_each
 
         keys = [t.key for t in trainings]
@@ -162,7 +179,7 @@ class Store:
         cuts = list(dict.fromkeys(trainings[i].data for i in first.values()))
         sets = {str(n): data(cut) for n, cut in enumerate(cuts)}
         tasks = [FitTask(trainings[i].spec, trainings[i].train, str(cuts.index(trainings[i].data)), save_weights,
-                         trainings[i].label)
+                         trainings[i].label, str(self.checkpoint(trainings[i])))
                  for i in first.values()]
         arrivals = fit_each(tasks, sets, jobs)
         for i, (training, key) in enumerate(zip(trainings, keys, strict=True)):

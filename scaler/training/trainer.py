@@ -15,8 +15,9 @@ import copy
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -27,6 +28,7 @@ from tqdm.auto import tqdm
 
 from scaler.data import Dataset, resolve_device
 from scaler.errors import RunFailedError, ScalerError
+from scaler.training import checkpoint as ckpt
 from scaler.training.config import TrainConfig
 
 
@@ -84,6 +86,10 @@ class BatchSource(Protocol):
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         """The mean loss of a batch's float32 logits against its targets."""
+        ...
+
+    def generators(self) -> Sequence[torch.Generator]:
+        """The random streams of its own the batches draw from (a checkpoint keeps their state)."""
         ...
 
 
@@ -220,6 +226,7 @@ def train(
     progress: bool = False,
     evaluate_test: bool = False,
     source: BatchSource | None = None,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data`` and evaluate it on the validation split (and test split if asked).
 
@@ -227,7 +234,9 @@ def train(
     it raises propagates unchanged and stops the run. A NaN/inf loss stops the run with status
     "diverged". With ``cfg.ema`` the EMA weights are what is evaluated and returned. Reseeds torch's
     global RNG with ``cfg.seed`` (dropout and stochastic-depth masks). A ``source`` gives the batches and
-    the loss instead of ``data``'s training split (which then only sets the augmentation).
+    the loss instead of ``data``'s training split (which then only sets the augmentation). With a
+    ``checkpoint`` path the run is saved there after every whole epoch and, started again, goes on from
+    the last one saved (``scaler.training.checkpoint``); a torchrun run keeps none.
     """
     ctx = distributed_context("nccl" if resolve_device(cfg.device).type == "cuda" else "gloo")
     device = resolve_device(cfg.device, ctx.local_rank)
@@ -256,7 +265,12 @@ def train(
     eval_model = ema_model.module if ema_model else model
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
-    precision = "float32"
+    live = ckpt.Live(model, optimizer, scheduler, ema_model.module if ema_model else None,
+                     [order_gen, aug_gen, *(source.generators() if source is not None else ())], device)
+    if ctx.enabled:
+        checkpoint = None  # every rank has its own augmentation stream; one file cannot hold them
+    done = ckpt.resume(checkpoint, live) if checkpoint is not None else ckpt.Progress()
+    precision = done.precision
 
     def step_once(x: Tensor, y: Tensor, step: int) -> tuple[Tensor, float]:
         """One optimizer step on a batch: (its loss, the learning rate it used)."""
@@ -277,14 +291,14 @@ def train(
             ema_model.update(model, step)
         return loss.detach(), lr
 
-    history: list[dict[str, float]] = []
-    status, step, train_time = "ok", 0, 0.0
-    val_acc = val_loss = float("nan")
-    start = time.perf_counter()
-    bar = tqdm(total=plan.total_steps, desc="train", unit="step", dynamic_ncols=True,
+    history = done.history
+    status, step, train_time = "ok", done.step, done.train_time_s
+    val_acc, val_loss = done.val_acc, done.val_loss
+    start = time.perf_counter() - done.elapsed_s
+    bar = tqdm(total=plan.total_steps, initial=step, desc="train", unit="step", dynamic_ncols=True,
                disable=not (progress and ctx.is_main))
     with bar, _deterministic(device.type == "cpu"):
-        for epoch in range(cfg.epochs):
+        for epoch in range(done.epochs_done, cfg.epochs):
             model.train()
             batches = source.epoch(cfg.batch_size, order_gen) if source is not None else _shuffled(
                 data, torch.randperm(n, generator=order_gen).to(device), cfg.batch_size, plan, ctx)
@@ -321,6 +335,9 @@ def train(
                 loss_sum, loss_steps, interval_start = torch.zeros((), device=device), 0, time.perf_counter()
             if status == "diverged":
                 break
+            if checkpoint is not None:
+                ckpt.save(checkpoint, live, ckpt.Progress(epoch + 1, step, train_time, time.perf_counter() - start,
+                                                          history, val_acc, val_loss, precision))
     test_acc = test_loss = None
     if status == "diverged":
         val_acc = val_loss = float("nan")
