@@ -6,6 +6,12 @@ warning and the training starts over; a kept run takes its checkpoint with it.""
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +198,46 @@ def test_the_stores_workers_go_on_from_their_checkpoints(tmp_path: Path, monkeyp
     assert [r["val_acc"] for r, _ in again] == [r["val_acc"] for r in unbroken]
     assert untimed(again[1][0]["history"]) == untimed(unbroken[1]["history"])
     assert not store.checkpoint(trainings[1]).exists()
+
+
+TINY16 = """
+model tiny16
+  family plain
+  resolution 16
+  stem  conv c8
+  stage conv c16 r2 s2
+  stage conv c16 r2 s2
+  head  gpool
+  head  fc
+"""
+
+
+@pytest.mark.slow
+def test_a_compare_killed_mid_training_goes_on_from_the_checkpoints_when_run_again(tmp_path: Path) -> None:
+    """The real path: ``scaler scale --compare --jobs 2`` (spawned training workers) killed with its
+    workers (SIGKILL, a machine gone) while a cell trains; the same command goes on from the cell's
+    last whole epoch and leaves no checkpoint behind."""
+    arch = tmp_path / "tiny16.arch"
+    arch.write_text(TINY16)
+    cmd = [sys.executable, "-m", "scaler", "scale", "--base", str(arch), "--compare", "--ratios", "2",
+           "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--width", "0.5",
+           "--data", "synthetic:classes=4,size=1200,resolution=16", "--train-size", "1024", "--val-size", "128",
+           "--epochs", "8", "--batch-size", "32", "--bootstrap", "0", "--jobs", "2", "--device", "cpu",
+           "--results", str(tmp_path)]
+    checkpoints = tmp_path / "checkpoints"
+    log = tmp_path / "first.err"
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not list(checkpoints.glob("*.pt")):  # a cell has saved a whole epoch and trains on
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"no checkpoint while the compare ran: {log.read_text()[-500:]}")
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"goes on from its checkpoint after epoch [1-7]/8", done.stderr), done.stderr
+    assert not list(checkpoints.glob("*"))  # every training kept, every checkpoint gone
