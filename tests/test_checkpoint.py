@@ -20,6 +20,7 @@ from torch import nn
 
 from scaler.data import DataConfig, Dataset, load_data
 from scaler.dsl import parse_spec
+from scaler.student.batches import MixedBatches, RandAugment
 from scaler.training import checkpoint as ckpt
 from scaler.training import fit as fit_module
 from scaler.training import parallel
@@ -110,6 +111,24 @@ def test_without_the_saved_random_streams_the_run_would_differ(synth: Dataset, t
     model = fresh()
     train(model, synth, CFG, checkpoint=path)
     assert not same_weights(model, unbroken_model)
+
+
+def test_a_batch_sources_own_random_stream_is_kept_too(synth: Dataset, tmp_path: Path) -> None:
+    """A student's batches draw RandAugment from a stream of their own: the checkpoint keeps it."""
+    targets = torch.nn.functional.one_hot(synth.y_train, 4).float()
+
+    def source() -> MixedBatches:
+        return MixedBatches(synth.x_train[:256], targets[:256], synth.x_train[256:], targets[256:], ratio=1.0,
+                            noise=RandAugment(2, 9.0, synth.mean, synth.std))
+
+    unbroken_model = fresh()
+    unbroken = train(unbroken_model, synth, CFG, source=source())
+    path = tmp_path / "t.pt"
+    with pytest.raises(Stop):
+        train(fresh(), synth, CFG, source=source(), callback=stop_in_epoch(2.5), checkpoint=path)
+    model = fresh()
+    resumed = train(model, synth, CFG, source=source(), checkpoint=path)
+    assert untimed(resumed.history) == untimed(unbroken.history) and same_weights(model, unbroken_model)
 
 
 @pytest.mark.parametrize("bad", ["other network", "not a checkpoint"])
