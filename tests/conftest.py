@@ -63,12 +63,36 @@ SMALL_SPACE = """model small
 """
 
 
+def dsl_file(folder: Path, name: str, text: str) -> Path:
+    """``text`` written to the DSL file ``folder/name.arch``."""
+    path = folder / f"{name}.arch"
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture
 def small_space(tmp_path: Path) -> str:
     """The path of ``SMALL_SPACE`` written to a DSL file."""
-    path = tmp_path / "small.arch"
-    path.write_text(SMALL_SPACE)
-    return str(path)
+    return str(dsl_file(tmp_path, "small", SMALL_SPACE))
+
+
+# A plain base a compare grows in seconds at 16 px: two strided stages, so every strategy has room.
+TINY_BASE = """
+model tiny16
+  family plain
+  resolution 16
+  stem  conv c8
+  stage conv c16 r2 s2
+  stage conv c16 r2 s2
+  head  gpool
+  head  fc
+"""
+
+
+@pytest.fixture
+def tiny_base(tmp_path: Path) -> Path:
+    """The path of ``TINY_BASE`` written to a DSL file."""
+    return dsl_file(tmp_path, "tiny16", TINY_BASE)
 
 
 @pytest.fixture(scope="session")

@@ -219,26 +219,13 @@ def test_the_stores_workers_go_on_from_their_checkpoints(tmp_path: Path, monkeyp
     assert not store.checkpoint(trainings[1]).exists()
 
 
-TINY16 = """
-model tiny16
-  family plain
-  resolution 16
-  stem  conv c8
-  stage conv c16 r2 s2
-  stage conv c16 r2 s2
-  head  gpool
-  head  fc
-"""
-
-
 @pytest.mark.slow
-def test_a_compare_killed_mid_training_goes_on_from_the_checkpoints_when_run_again(tmp_path: Path) -> None:
+def test_a_compare_killed_mid_training_goes_on_from_the_checkpoints_when_run_again(tmp_path: Path,
+                                                                                   tiny_base: Path) -> None:
     """The real path: ``scaler scale --compare --jobs 2`` (spawned training workers) killed with its
     workers (SIGKILL, a machine gone) while a cell trains; the same command goes on from the cell's
     last whole epoch and leaves no checkpoint behind."""
-    arch = tmp_path / "tiny16.arch"
-    arch.write_text(TINY16)
-    cmd = [sys.executable, "-m", "scaler", "scale", "--base", str(arch), "--compare", "--ratios", "2",
+    cmd = [sys.executable, "-m", "scaler", "scale", "--base", str(tiny_base), "--compare", "--ratios", "2",
            "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--width", "0.5",
            "--data", "synthetic:classes=4,size=1200,resolution=16", "--train-size", "1024", "--val-size", "128",
            "--epochs", "8", "--batch-size", "32", "--bootstrap", "0", "--jobs", "2", "--device", "cpu",

@@ -95,22 +95,8 @@ def test_the_compare_figure_draws_dwr_in_its_own_colour() -> None:
     assert {"dwr fit", "dwr extrapolated", "dwr 95% band"} <= {t.name for t in fig.data}
 
 
-TINY = """
-model tiny16
-  family plain
-  resolution 16
-  stem  conv c8
-  stage conv c16 r2 s2
-  stage conv c16 r2 s2
-  head  gpool
-  head  fc
-"""
-
-
-def test_cli_compare_lists_five_strategies_with_activations(tmp_path: Path, cli) -> None:
-    arch = tmp_path / "tiny16.arch"
-    arch.write_text(TINY)
-    argv = ["scale", "--base", str(arch), "--compare", "--ratios", "2,4", "--alpha", "1.2", "--beta", "1.1",
+def test_cli_compare_lists_five_strategies_with_activations(tmp_path: Path, cli, tiny_base: Path) -> None:
+    argv = ["scale", "--base", str(tiny_base), "--compare", "--ratios", "2,4", "--alpha", "1.2", "--beta", "1.1",
             "--gamma", "1.15", "--width", "0.5", "--data", "synthetic:classes=4,size=200,resolution=16",
             "--train-size", "64", "--val-size", "32", "--epochs", "1", "--batch-size", "32", "--bootstrap", "0",
             "--jobs", "1", "--device", "cpu", "--results", str(tmp_path)]
