@@ -56,14 +56,18 @@ def test_a_training_is_trained_once_and_reused_by_its_key(tmp_path: Path, fits: 
     first = Training(spec, TRAIN, DATA, {"label": "a"})
     record, reused = Store(tmp_path, "test").train(first, data.load)
     assert not reused and fits == [0] and record["extra"] == {"label": "a", "key": first.key}
+    assert record["test_acc"] is not None  # as ``train_all``'s workers evaluate it: a run does not depend on --jobs
 
     # another call (a fresh store on the same folder) finds the run, also under another name
     store = Store(tmp_path, "test")
     found, reused = store.train(Training(dataclasses.replace(spec, name="copy"), TRAIN, DATA), data.load)
     assert reused and fits == [0] and found["run_id"] == record["run_id"] and found["val_acc"] == record["val_acc"]
 
-    # a run without a test accuracy is trained again when one is asked for
-    tested, reused = store.train(first, data.load, evaluate_test=True)
+    # a run kept without a test accuracy (by an older version) is trained again when one is asked for
+    untested = Training(spec, dataclasses.replace(TRAIN, lr=0.05), DATA)
+    store.keep({**record, "test_acc": None}, untested)
+    assert store.train(untested, data.load)[1]
+    tested, reused = store.train(untested, data.load, need_test=True)
     assert not reused and fits == [0, 0] and tested["test_acc"] is not None
 
     # a changed setting (the seed, the epochs, the data cut) is another training, never a stale reuse
@@ -71,7 +75,7 @@ def test_a_training_is_trained_once_and_reused_by_its_key(tmp_path: Path, fits: 
                Training(spec, dataclasses.replace(TRAIN, epochs=2), DATA),
                Training(spec, TRAIN, dataclasses.replace(DATA, train_size=128))]
     assert [store.train(t, load_data)[1] for t in changed] == [False, False, False]
-    assert fits == [0, 0, 1, 0, 0] and len(load_runs(tmp_path)[0]) == 5
+    assert fits == [0, 0, 1, 0, 0] and len(load_runs(tmp_path)[0]) == 6
 
 
 def test_a_stopped_call_resumes_and_a_key_is_trained_once_per_call(tmp_path: Path, fits: list[int],

@@ -113,16 +113,16 @@ class Fidelity:
 
     def train_or_reuse(self, spec: Spec, extra: dict, save_weights: bool = False,
                        seed: int | None = None,
-                       evaluate_test: bool = False) -> tuple[dict, bool]:
+                       need_test: bool = False) -> tuple[dict, bool]:
         """Train ``spec`` (as written) at this fidelity with the family's strides and trainer ``seed`` (default
         the trainer's), or reuse a finished run of the same trained network and settings.
 
         Returns the run record and whether it was reused. Every trained model is saved as a run (kind
         ``scale``, its trained Spec, ``extra`` with ``key`` plus what the caller passes). With
-        ``evaluate_test`` a run that has no test accuracy yet is trained again to get one.
+        ``need_test`` a run that has no test accuracy yet is trained again to get one.
         """
         return self.store.train(self.training(spec, extra, seed), self.data.load, log=self.log,
-                                save_weights=save_weights, evaluate_test=evaluate_test)
+                                save_weights=save_weights, need_test=need_test)
 
     def train_seeds(self, spec: Spec, extra: dict, seeds: Sequence[int] | None = None) -> tuple[list[dict], int]:
         """``spec`` trained (or reused) with each trainer seed (default ``seed_values``): the records in seed

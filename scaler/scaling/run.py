@@ -184,7 +184,7 @@ def train_rungs(rows: Sequence[dict], base: Base, base_fid: Spec, fidelity: Fide
                     dropout=pub["dropout"] if pub else None, depth_round="ceil" if pub else None)
         start = time.perf_counter()
         record, reused = fidelity.train_or_reuse(spec, {"stage": "train", "base": base.key, "phi": r["phi"],
-                                                        "ladder": r["label"]}, save_weights=True, evaluate_test=True)
+                                                        "ladder": r["label"]}, save_weights=True, need_test=True)
         acc, test = record.get("val_acc"), record.get("test_acc")
         trained[r["name"]] = {"val_acc": acc, "test_acc": test, "fidelity_macs": fidelity.count(spec).macs,
                               "trained_macs": record.get("macs"), "fidelity_resolution": spec.resolution,

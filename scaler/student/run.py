@@ -206,7 +206,7 @@ class SelfTraining:
                             {"student": cfg.name, "role": role, "iteration": iteration, "label": entry.label,
                              "seed": seed}, recipe)
         record, reused = self.store.train(training, self.cache.load, log=self.log, save_weights=True,
-                                          evaluate_test=True, source=source)
+                                          need_test=True, source=source)
         acc = record.get("test_acc")
         self.log(f"student {cfg.name!r} seed {seed} iteration {iteration} {role} {entry.label}: "
                  f"{'reused' if reused else 'trained'}, " + (f"test acc {acc:.4f}" if acc is not None else "diverged"))

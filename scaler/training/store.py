@@ -140,12 +140,13 @@ class Store:
 
     def train(self, training: Training, data: Callable[[DataConfig], Dataset],
               log: Callable[[str], None] | None = None, save_weights: bool = False,
-              evaluate_test: bool = False, source: BatchSource | None = None) -> tuple[dict, bool]:
+              need_test: bool = False, source: BatchSource | None = None) -> tuple[dict, bool]:
         """The run of ``training`` and whether it was reused: found, else trained here on ``data(cut)``
         (``scaler.training.fit.fit``, on ``source``'s batches if given, going on from its checkpoint, its
-        progress on ``log``; the weights kept with ``save_weights``) and kept. With ``evaluate_test`` a run
-        without a test accuracy is trained again."""
-        known = self.find(training, need_test=evaluate_test)
+        progress on ``log``; the weights kept with ``save_weights``; the test split evaluated, as
+        ``train_all``'s workers do, so a run's fields do not depend on ``--jobs``) and kept. With
+        ``need_test`` a run kept without a test accuracy (by an older version) is trained again."""
+        known = self.find(training, need_test=need_test)
         if known is not None:
             return known, True
         from scaler.training.checkpoint import resuming
@@ -157,7 +158,7 @@ class Store:
             if line := resuming(checkpoint, training.label, training.train.epochs):
                 log(line)
         record, model = fit(training.spec, data(training.data), training.train, callback=progress,
-                            evaluate_test=evaluate_test, source=source, checkpoint=checkpoint)
+                            evaluate_test=True, source=source, checkpoint=checkpoint)
         state = None
         if save_weights:
             state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
