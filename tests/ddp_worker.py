@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from scaler.data import DataConfig, load_data
-from scaler.training.trainer import Report, TrainConfig, distributed_context, train
+from scaler.training.trainer import Report, TrainConfig, distributed_context, leave_distributed, train
 
 
 def _digest(module: nn.Module) -> str:
@@ -52,8 +52,7 @@ def main(out_dir: Path) -> None:
         "ema": _digest(result.ema_model),
     }
     (out_dir / f"rank{ctx.rank}.json").write_text(json.dumps(record))
-    torch.distributed.barrier()  # no rank tears gloo down while another still talks to it
-    torch.distributed.destroy_process_group()
+    leave_distributed(0)  # as the scaler command ends a torchrun job
 
 
 if __name__ == "__main__":

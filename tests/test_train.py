@@ -17,11 +17,13 @@ from torch import nn
 from scaler import data as data_mod
 from scaler.data import DataConfig, load_data
 from scaler.errors import ScalerError, UnknownNameError
+from scaler.training import trainer as trainer_mod
 from scaler.training.trainer import (
     Report,
     TrainConfig,
     distributed_context,
     evaluate,
+    leave_distributed,
     lr_factor,
     make_optimizer,
     param_groups,
@@ -212,6 +214,27 @@ def test_not_distributed_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> No
     assert not torch.distributed.is_initialized()
 
 
+def test_leave_distributed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a process group it returns; a rank that succeeded waits for the others and destroys the
+    group before it exits, a failed one exits at once with its code (waiting would hang the others)."""
+    assert leave_distributed(0) is None  # no process group: the command's own return goes on
+    calls: list[str] = []
+    monkeypatch.setattr(trainer_mod.torch_dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(trainer_mod.torch_dist, "barrier", lambda: calls.append("barrier"))
+    monkeypatch.setattr(trainer_mod.torch_dist, "destroy_process_group", lambda: calls.append("destroy"))
+
+    def exit_now(code: int) -> None:
+        calls.append(f"exit {code}")
+        raise SystemExit(code)
+
+    monkeypatch.setattr(trainer_mod.os, "_exit", exit_now)
+    for code, expected in ((0, ["barrier", "destroy", "exit 0"]), (2, ["exit 2"])):
+        calls.clear()
+        with pytest.raises(SystemExit):
+            leave_distributed(code)
+        assert calls == expected
+
+
 @pytest.mark.slow
 def test_torchrun_ddp_ranks_end_identical(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -234,3 +257,20 @@ def test_torchrun_ddp_ranks_end_identical(tmp_path: Path) -> None:
     assert rank0["history"][-1]["step"] == 18 * 3  # 1200 images / global batch 64 = 18 steps per epoch
     assert rank0["callback_reports"] == 6 and rank1["callback_reports"] == 0
     assert rank0["val_acc"] > 0.5
+
+
+@pytest.mark.slow
+def test_torchrun_scaler_train_as_the_docs_show(tmp_path: Path) -> None:
+    """``torchrun -m scaler train`` (docs/training.md's form) ends with exit code 0 on both ranks, and rank 0
+    alone prints and saves: the command leaves the process group through ``leave_distributed``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone", "-m", "scaler",
+        "train", "plain-cnn", "--width", "0.25", "--epochs", "1", "--json", "--results", str(tmp_path),
+        "--data", "synthetic:classes=4,size=600,test_size=64,channels=1,resolution=16", "--val-size", "64",
+    ]
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    record = json.loads(proc.stdout)  # one JSON document: rank 1 printed nothing
+    assert record["world_size"] == 2 and record["status"] == "ok"
+    assert Path(record["path"]).is_dir() and len(list((tmp_path / "runs").iterdir())) == 1

@@ -30,6 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    code = _run(args)
+    if "torch.distributed" in sys.modules:  # a command that imported torch may run under torchrun
+        from scaler.training.trainer import leave_distributed
+
+        leave_distributed(code)  # under torchrun: exits here
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; a ScalerError becomes one line on stderr and its exit code."""
     try:
         return args.func(args)
     except ScalerError as exc:
