@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from scaler.data import load_data
     from scaler.results import save_run
-    from scaler.training.fit import fit
+    from scaler.training.fit import cpu_weights, fit
     from scaler.training.trainer import distributed_context
     from scaler.zoo import load_spec
 
@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     path = None
     if not args.no_save:
-        state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
-        path = save_run(record, "train", args.results, state_dict=state)
+        path = save_run(record, "train", args.results, state_dict=cpu_weights(model))
     if args.json:
         print(json.dumps({**record, "path": str(path) if path else None}, indent=1))
     else:

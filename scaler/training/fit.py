@@ -16,6 +16,7 @@ from scaler.dsl import Spec
 from scaler.nn.build import build
 from scaler.nn.complexity import complexity
 from scaler.results.record import RunRecord
+from scaler.training.checkpoint import resuming
 from scaler.training.trainer import BatchSource, Report, TrainConfig, distributed_context, train
 
 #: Least seconds between two progress lines of one training (``EpochLog``): a 2-epoch proxy says little,
@@ -42,6 +43,13 @@ class EpochLog:
         self._last_s = report.elapsed_s
         self.log(f"  {self.label}: epoch {round(report.epoch)}/{self.epochs}, val acc {report.val_acc:.4f} "
                  f"({report.elapsed_s:.0f} s, {report.images_per_s:.0f} img/s)")
+
+    @classmethod
+    def starting(cls, label: str, epochs: int, log: Callable[[str], None], checkpoint: Path | None) -> EpochLog:
+        """The log of a training about to start, which first says so when it goes on from ``checkpoint``."""
+        if checkpoint is not None and (line := resuming(checkpoint, label, epochs)):
+            log(line)
+        return cls(label, epochs, log)
 
 
 @torch.no_grad()
@@ -102,6 +110,11 @@ def fit(spec: Spec, data: Dataset, cfg: TrainConfig, callback: Callable[[Report]
         mean=list(data.mean), std=list(data.std), class_names=list(data.classes),
     ).as_dict()
     return record, evaluated
+
+
+def cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The trained weights of ``model`` (a DDP wrapper's module), detached, on the CPU: what a run keeps."""
+    return {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
 
 
 def _finite(value: float | None) -> float | None:

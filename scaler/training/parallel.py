@@ -123,18 +123,14 @@ def _start_job(data: Mapping[str, Dataset], count: int) -> None:
 
 
 def _fit_record(task: FitTask, data: Mapping[str, Dataset] | None = None) -> dict:
-    from scaler.training.checkpoint import resuming
-    from scaler.training.fit import EpochLog, fit
+    from scaler.training.fit import EpochLog, cpu_weights, fit
 
-    checkpoint, progress = Path(task.checkpoint) if task.checkpoint else None, None
-    if task.label:
-        progress = EpochLog(task.label, task.train.epochs, log_to_stderr)
-        if checkpoint is not None and (line := resuming(checkpoint, task.label, task.train.epochs)):
-            log_to_stderr(line)
+    checkpoint = Path(task.checkpoint) if task.checkpoint else None
+    progress = EpochLog.starting(task.label, task.train.epochs, log_to_stderr, checkpoint) if task.label else None
     record, model = fit(task.spec, (_DATA if data is None else data)[task.data], task.train, callback=progress,
                         evaluate_test=True, checkpoint=checkpoint)
     if task.weights:
-        record[WEIGHTS] = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
+        record[WEIGHTS] = cpu_weights(model)
     return record
 
 

@@ -149,20 +149,13 @@ class Store:
         known = self.find(training, need_test=need_test)
         if known is not None:
             return known, True
-        from scaler.training.checkpoint import resuming
-        from scaler.training.fit import EpochLog, fit
+        from scaler.training.fit import EpochLog, cpu_weights, fit
 
-        checkpoint, progress = self.checkpoint(training), None
-        if log:
-            progress = EpochLog(training.label, training.train.epochs, log)
-            if line := resuming(checkpoint, training.label, training.train.epochs):
-                log(line)
+        checkpoint = self.checkpoint(training)
+        progress = EpochLog.starting(training.label, training.train.epochs, log, checkpoint) if log else None
         record, model = fit(training.spec, data(training.data), training.train, callback=progress,
                             evaluate_test=True, source=source, checkpoint=checkpoint)
-        state = None
-        if save_weights:
-            state = {k: v.detach().cpu() for k, v in getattr(model, "module", model).state_dict().items()}
-        return self.keep(record, training, state), False
+        return self.keep(record, training, cpu_weights(model) if save_weights else None), False
 
     def train_all(self, trainings: Sequence[Training], data: Callable[[DataConfig], Dataset], jobs: int,
                   need_test: bool = False, save_weights: bool = False) -> Iterator[tuple[dict, bool]]:
