@@ -149,6 +149,33 @@ def test_zero_epochs_and_bad_budgets_are_usage_errors(cli, tmp_path: Path, comma
     assert not (tmp_path / "results").exists()
 
 
+# --- the study's base, shipped ----------------------------------------------------------------------
+
+STUDY_BASE = Path(__file__).resolve().parent.parent / "docs" / "found-baseline-t15.arch"
+
+
+def test_the_studys_base_file_is_the_searched_trial() -> None:
+    """``docs/found-baseline-t15.arch`` is trial 15 of the quick start's search at its nominal size: counted as
+    the search trained it (width 0.5, 28 px, the stem at stride 1) it gives the figures the search recorded,
+    578,568 params and 4,396,960 MACs; as the study budget trains it (width 0.25, 14 px, stem and stage 2 at
+    stride 1) the 1,330,176 MACs every study table divides by."""
+    from scaler.dsl import file_trained_for
+    from scaler.scaling.base import resolve_base
+    from scaler.scaling.growth import count, grow
+    from scaler.strides import family_strides, strides_changed
+
+    base = resolve_base(str(STUDY_BASE))
+    assert (base.key, base.spec.width, base.spec.resolution) == ("mbconv-reward-t15", 1.0, 224)
+    assert file_trained_for(STUDY_BASE).data == "fashion-mnist"
+    searched = grow(base.spec, width=0.5).scale(resolution=28)
+    found = count(family_strides(searched, 28), 1, 10)
+    assert (found.params, found.macs) == (578_568, 4_396_960)
+    study = grow(base.spec, width=0.25).scale(resolution=14)
+    trained = family_strides(study, 14)
+    assert strides_changed(study, trained) == ["stem1 s2->s1", "stage2 s2->s1"]
+    assert count(trained, 1, 10).macs == 1_330_176
+
+
 # --- the convergence check -------------------------------------------------------------------------
 
 
