@@ -154,7 +154,7 @@ def test_zero_epochs_and_bad_budgets_are_usage_errors(cli, tmp_path: Path, comma
 STUDY_BASE = Path(__file__).resolve().parent.parent / "docs" / "found-baseline-t15.arch"
 
 
-def test_the_studys_base_file_is_the_searched_trial() -> None:
+def test_the_studys_base_file_is_the_searched_trial(monkeypatch: pytest.MonkeyPatch) -> None:
     """``docs/found-baseline-t15.arch`` is trial 15 of the quick start's search at its nominal size: counted as
     the search trained it (width 0.5, 28 px, the stem at stride 1) it gives the figures the search recorded,
     578,568 params and 4,396,960 MACs; as the study budget trains it (width 0.25, 14 px, stem and stage 2 at
@@ -164,7 +164,8 @@ def test_the_studys_base_file_is_the_searched_trial() -> None:
     from scaler.scaling.growth import count, grow
     from scaler.strides import family_strides, strides_changed
 
-    base = resolve_base(str(STUDY_BASE))
+    monkeypatch.chdir(STUDY_BASE.parent.parent)
+    base = resolve_base("docs/found-baseline-t15.arch")  # as the README's --base names it, from the clone's root
     assert (base.key, base.spec.width, base.spec.resolution) == ("mbconv-reward-t15", 1.0, 224)
     assert file_trained_for(STUDY_BASE).data == "fashion-mnist"
     searched = grow(base.spec, width=0.5).scale(resolution=28)
