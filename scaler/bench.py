@@ -80,7 +80,9 @@ class BenchConfig:
     name: str = "default"
     models: tuple[str, ...] | None = None  # zoo names; None: the preset's
     preset: str = "cpu"
-    family: bool = True  # the latest search's baseline and its rungs
+    zoo: bool = True  # the zoo models (``models``, else the preset's)
+    family: bool = True  # the base's family: the base and its rungs
+    base: str = "latest"  # whose family: latest (the latest search's best), a zoo name or a DSL file
     phis: tuple[int, ...] = DEFAULT_PHIS
     seeds: int = PROXY.seeds
     width: float = PROXY.width
@@ -99,6 +101,10 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ScalerError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+        if self.models and not self.zoo:
+            raise ScalerError("--models names zoo models and --no-zoo leaves them out: give one of the two")
+        if self.base != BenchConfig.base and not self.family:
+            raise ScalerError("--base names the family and --no-family leaves it out: give one of the two")
         self.fidelity  # noqa: B018 (its checks)
 
 
@@ -129,18 +135,20 @@ def entries(cfg: BenchConfig, results: str | Path | None = None,
     """The models to train, zoo models first, every name checked before anything trains."""
     from scaler.zoo import load_spec
 
-    out = [Entry(name, spec, spec.family) for name in cfg.models or PRESETS[cfg.preset]
+    out = [Entry(name, spec, spec.family) for name in (cfg.models or PRESETS[cfg.preset]) if cfg.zoo
            for spec in [load_spec(name)]]
     if cfg.family:
-        out += family_entries(cfg.phis, results, log)
+        out += family_entries(cfg.base, cfg.phis, results, log)
     labels = [e.label for e in out]
     if len(set(labels)) != len(labels):
         raise ScalerError(f"a model is named twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
     return out
 
 
-def family_entries(phis: Sequence[int], results: str | Path | None, log: Callable[[str], None]) -> list[Entry]:
-    """The latest search's baseline and the rungs ``scaler scale`` wrote for it (none before a search).
+def family_entries(base: str, phis: Sequence[int], results: str | Path | None,
+                   log: Callable[[str], None]) -> list[Entry]:
+    """``base`` (``latest``: the latest search's baseline, none before a search; a zoo name or a DSL file)
+    and the rungs ``scaler scale`` wrote for it.
 
     The baseline is taken at its nominal size, exactly as ``scaler scale`` grew it (``resolve_base``: the
     space's width, resolution and strides, not the proxy ``best.arch`` holds), so the bench's width and
@@ -149,8 +157,10 @@ def family_entries(phis: Sequence[int], results: str | Path | None, log: Callabl
     """
     from scaler.scaling.base import resolve_base
 
+    if base != "latest":
+        return ladder_entries(resolve_base(base, results), phis, results, log)
     try:
-        found_base = resolve_base("latest", results)
+        found_base = resolve_base(base, results)
     except ScalerError:
         log("no search result yet: the bench has no found family (run scaler search --space mbconv)")
         return []
@@ -263,7 +273,7 @@ class Bench:
 
         models = entries(self.cfg, self.results, self.log)
         if not models:
-            raise ScalerError("nothing to bench: no --models and no found family")
+            raise ScalerError("nothing to bench: no zoo models and no found family")
         labels = [e.label for e in models]
         if self.cfg.reference is not None and self.cfg.reference not in labels:
             raise ScalerError(f"--reference {self.cfg.reference!r} is not one of the benched models ({', '.join(labels)})")

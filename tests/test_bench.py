@@ -118,6 +118,9 @@ def test_bench_trains_seed_by_seed_resumes_and_pins_its_settings(cli, tmp_path: 
     (["--models", "plain-cnn", "--corruptions", "noise"], "--corruptions only apply with --robustness"),
     (["--models", "plain-cnn", "--robustness", "--corruptions", "nosuch"], "nosuch"),
     (["--models", "plain-cnn", "--robustness", "--severities", "6"], "severit"),
+    (["--models", "plain-cnn", "--no-zoo"], "--models names zoo models and --no-zoo leaves them out"),
+    (["--models", "plain-cnn", "--base", "efficientnet-b0"], "--base names the family and --no-family leaves it out"),
+    (["--no-zoo"], "nothing to bench: no zoo models and no found family"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path: Path, flags: list[str], message: str) -> None:
     code, out, err = cli(*BENCH, *flags, "--results", str(tmp_path / "results"))
@@ -276,6 +279,28 @@ def test_bench_robustness_scores_every_model_once_against_the_reference(cli, tmp
     assert code == 0, err
     assert trained(err) == [] and err.count("read back from") == 2 and "corruptions x" not in err
     assert "mCE" in out and "mFR" in out and "against plain-cnn's" in out
+
+
+def test_an_unknown_base_is_refused(cli, tmp_path: Path) -> None:
+    code, out, err = cli("bench", *DATA, "--no-zoo", "--base", "no-such-net", "--results", str(tmp_path / "results"))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "no-such-net" in err
+    assert not (tmp_path / "results" / "bench").exists()
+
+
+@pytest.mark.slow
+def test_the_family_of_a_base_file_is_benched_alone(cli, tmp_path: Path) -> None:
+    # the README's form for the study's ladder: --base the shipped file, --no-zoo, rungs scale wrote for it
+    base = Path(__file__).parents[1] / "docs" / "found-baseline-t15.arch"
+    assert cli("scale", "--base", str(base), "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+               "--results", str(tmp_path))[0] == 0
+    code, out, err = cli("bench", *DATA, "--base", str(base), "--no-zoo", "--phis", "1", "--seeds", "1",
+                         "--width", "0.25", "--results", str(tmp_path), "--json")
+    assert code == 0, err
+    rows = {r["label"]: r for r in json.loads(out)["rows"]}
+    assert sorted(rows) == ["mbconv-reward-t15", "mbconv-reward-t15-phi1"]  # no zoo model
+    assert rows["mbconv-reward-t15"]["is_reference"] and rows["mbconv-reward-t15-phi1"]["phi"] == 1
+    # the rung at 16 px times the ladder's 258 / 224
+    assert rows["mbconv-reward-t15-phi1"]["resolution"] == round(16 * 258 / 224) == 18
 
 
 def test_a_rung_grows_over_the_base_its_ladder_was_written_from(tmp_path: Path) -> None:

@@ -25,7 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--models", help="comma-separated zoo names (default: the preset's)")
     bench.add_argument("--preset", choices=tuple(PRESETS), default=BenchConfig.preset,
                        help=f"model set: {'; '.join(f'{k}: {len(v)} models' for k, v in PRESETS.items())}")
-    bench.add_argument("--no-family", action="store_true", help="leave out the latest search's baseline and rungs")
+    bench.add_argument("--no-family", action="store_true", help="leave out the family of --base")
+    bench.add_argument("--no-zoo", action="store_true", help="leave out the zoo models: the family of --base alone")
+    bench.add_argument("--base", default=BenchConfig.base,
+                       help="the family's base: latest (the latest search's best, default), a zoo name or a DSL "
+                            "file; its rungs are those scaler scale wrote for it")
     bench.add_argument("--phis", type=common.positive_int, nargs="+", default=list(BenchConfig.phis),
                        help="rungs of the found family (those scaler scale wrote)")
     bench.add_argument("--seeds", type=common.positive_int, default=BenchConfig.seeds, help="seeds per model")
@@ -58,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     common.apply_budget(args)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
-    cfg = BenchConfig(name=args.name, models=models, preset=args.preset, family=not args.no_family,
+    cfg = BenchConfig(name=args.name, models=models, preset=args.preset, zoo=not args.no_zoo,
+                      family=not args.no_family, base=args.base,
                       phis=tuple(args.phis), seeds=args.seeds, width=args.width, strides=args.strides,
                       min_feature=args.min_feature, reference=args.reference,
                       jobs=args.jobs, check_budget=args.check_budget)
