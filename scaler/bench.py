@@ -157,11 +157,11 @@ def family_entries(base: str, phis: Sequence[int], results: str | Path | None,
     """
     from scaler.scaling.base import resolve_base
 
-    if base != "latest":
-        return ladder_entries(resolve_base(base, results), phis, results, log)
     try:
         found_base = resolve_base(base, results)
     except ScalerError:
+        if base != "latest":  # a base the user named must exist; only the latest search may not be there yet
+            raise
         log("no search result yet: the bench has no found family (run scaler search --space mbconv)")
         return []
     return ladder_entries(found_base, phis, results, log)
